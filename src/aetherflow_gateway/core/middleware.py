@@ -1,0 +1,67 @@
+"""The request-id and access-log middleware, written as plain ASGI.
+
+Plain ASGI (rather than Starlette's `BaseHTTPMiddleware`) keeps upload bodies
+streaming untouched and lets us see the final status even when a handler fails.
+"""
+
+import time
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from aetherflow_gateway.core.errors import internal_error_response
+from aetherflow_gateway.core.request_context import start_request
+
+logger = structlog.get_logger("aetherflow_gateway.access")
+
+REQUEST_ID_HEADER = b"x-request-id"
+
+
+class RequestLogMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER)
+        context = start_request(incoming.decode("latin-1") if incoming else None)
+        started = time.perf_counter()
+        status_code_sent: int | None = None
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status_code_sent
+            if message["type"] == "http.response.start":
+                status_code_sent = message["status"]
+                headers = [
+                    (name, value)
+                    for name, value in message.get("headers", [])
+                    if name.lower() != REQUEST_ID_HEADER
+                ]
+                headers.append((REQUEST_ID_HEADER, context.request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            # The last line of defence, inside this middleware so that even an
+            # unexpected failure answers a problem body carrying the request id.
+            logger.exception("request.unhandled_error", error=type(exc).__name__)
+            if status_code_sent is None:
+                await internal_error_response()(scope, receive, send_with_id)
+        finally:
+            route = scope.get("route")
+            logger.info(
+                "request.finished",
+                request_id=context.request_id,
+                user_id=context.user_id,
+                department=context.department,
+                method=scope["method"],
+                path=getattr(route, "path", None) or "<unmatched>",
+                status_code=status_code_sent or 500,
+                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                **context.extra,
+            )

@@ -1,0 +1,30 @@
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from aetherflow_gateway.db.base import (
+    Base,
+    DepartmentOwned,
+    JSONDocument,
+    new_id,
+    utcnow,
+)
+
+
+class Dataset(DepartmentOwned, Base):
+    __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_department_created", "department", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    columns: Mapped[list[Any]] = mapped_column(JSONDocument)
+    object_url: Mapped[str] = mapped_column(String(1024))
+    uploaded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    request_id: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
