@@ -7,44 +7,30 @@ local folder and local queues). Tests that need a specific backend ask for
 """
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
-import boto3
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from aetherflow_gateway.app import create_app
 from aetherflow_gateway.core.settings import Settings
 from aetherflow_gateway.db.migrate import upgrade_to_head
 from tests.support import postgres
-from tests.support.moto_server import AWS_TEST_ENV, MotoServer
+from tests.support.fixtures_aws import (
+    aws_credentials,
+    moto_server,
+    s3_admin,
+    s3_bucket,
+    sqs_admin,
+    sqs_queue_url,
+)
+from tests.support.moto_server import MotoServer
+from tests.support.running import client_for, running_app
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def aws_credentials() -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in AWS_TEST_ENV}
-    os.environ.update(AWS_TEST_ENV)
-    yield
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-@pytest.fixture(scope="session")
-def moto_server() -> Iterator[MotoServer]:
-    server = MotoServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="session")
@@ -55,24 +41,34 @@ def postgres_url() -> Iterator[str]:
     postgres.drop_database(url)
 
 
+# Fixtures shared with every test module through this conftest.
+__all__ = [
+    "aws_credentials",
+    "moto_server",
+    "s3_admin",
+    "s3_bucket",
+    "sqs_admin",
+    "sqs_queue_url",
+]
+
+
 @pytest.fixture
-def aws_resources(moto_server: MotoServer) -> dict[str, str]:
+def aws_resources(s3_bucket: str, sqs_admin: Any) -> dict[str, str]:
     """A fresh bucket and pair of queues for one test."""
     suffix = uuid.uuid4().hex[:8]
-    s3 = boto3.client("s3", endpoint_url=moto_server.url)
-    sqs = boto3.client("sqs", endpoint_url=moto_server.url)
-    bucket = f"datasets-{suffix}"
-    s3.create_bucket(Bucket=bucket)
     return {
-        "bucket": bucket,
-        "etl": sqs.create_queue(QueueName=f"etl-{suffix}")["QueueUrl"],
-        "ml": sqs.create_queue(QueueName=f"ml-{suffix}")["QueueUrl"],
+        "bucket": s3_bucket,
+        "etl": sqs_admin.create_queue(QueueName=f"etl-{suffix}")["QueueUrl"],
+        "ml": sqs_admin.create_queue(QueueName=f"ml-{suffix}")["QueueUrl"],
     }
 
 
 @pytest.fixture
 async def aws_settings(
-    postgres_url: str, moto_server: MotoServer, aws_resources: dict[str, str], tmp_path: Path
+    postgres_url: str,
+    moto_server: MotoServer,
+    aws_resources: dict[str, str],
+    tmp_path: Path,
 ) -> AsyncIterator[Settings]:
     yield Settings(
         _env_file=None,
@@ -113,13 +109,11 @@ def settings(request: pytest.FixtureRequest) -> Settings:
 
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with LifespanManager(application):
+    async with running_app(settings) as application:
         yield application
 
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as c:
-        yield c
+    async with client_for(app) as test_client:
+        yield test_client

@@ -43,7 +43,13 @@ def create_app(settings: Settings) -> FastAPI:
         version=__version__,
         lifespan=_lifespan(settings),
     )
-    for router in (auth_router, datasets_router, jobs_router, dashboards_router, health_router):
+    for router in (
+        auth_router,
+        datasets_router,
+        jobs_router,
+        dashboards_router,
+        health_router,
+    ):
         app.include_router(router)
     register_error_handlers(app)
     app.add_middleware(RequestLogMiddleware)
@@ -89,6 +95,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema = get_openapi(
             title=app.title, version=app.version, routes=app.routes, description=__doc__
         )
-        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
+            PROBLEM_SCHEMA
+        )
         app.openapi_schema = schema
     return app.openapi_schema

@@ -27,7 +27,11 @@ def unique_email(prefix: str = "analyst") -> str:
 async def register(
     client: httpx.AsyncClient, department: str, email: str | None = None
 ) -> httpx.Response:
-    body = {"email": email or unique_email(), "password": PASSWORD, "department": department}
+    body = {
+        "email": email or unique_email(),
+        "password": PASSWORD,
+        "department": department,
+    }
     return await client.post("/auth/register", json=body)
 
 
@@ -37,7 +41,9 @@ async def account(client: httpx.AsyncClient, department: str) -> Account:
     registered = await register(client, department, email)
     assert registered.status_code == 201, registered.text
 
-    login = await client.post("/auth/login", json={"email": email, "password": PASSWORD})
+    login = await client.post(
+        "/auth/login", json={"email": email, "password": PASSWORD}
+    )
     assert login.status_code == 200, login.text
     return Account(
         email=email,
@@ -67,3 +73,18 @@ async def upload(
         data=data or {},
         headers={**who.headers, **(headers or {})},
     )
+
+
+def raw_multipart(
+    parts: list[tuple[bytes, bytes]], boundary: bytes = b"aetherflow-test-boundary"
+) -> tuple[bytes, dict[str, str]]:
+    """A hand-made multipart body: (part headers, part content) pairs, byte for byte.
+
+    HTTP clients escape odd bytes in file names; a hostile client does not.
+    """
+    body = b""
+    for headers, content in parts:
+        body += b"--" + boundary + b"\r\n" + headers + b"\r\n\r\n" + content + b"\r\n"
+    body += b"--" + boundary + b"--\r\n"
+    content_type = f"multipart/form-data; boundary={boundary.decode()}"
+    return body, {"Content-Type": content_type}

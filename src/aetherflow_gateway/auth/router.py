@@ -1,16 +1,21 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from aetherflow_gateway.auth import service
-from aetherflow_gateway.auth.schemas import LoginRequest, RegisterRequest, TokenOut, UserOut
+from aetherflow_gateway.auth.schemas import (
+    LoginRequest,
+    RegisterRequest,
+    TokenOut,
+    UserOut,
+)
 from aetherflow_gateway.core.dependencies import ServicesDep
 from aetherflow_gateway.core.errors import (
     InvalidRequest,
     problem_schema,
 )
-from fastapi.exceptions import RequestValidationError
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -18,7 +23,9 @@ _LOGIN_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/LoginRequest"}},
+            "application/json": {
+                "schema": {"$ref": "#/components/schemas/LoginRequest"}
+            },
             "application/x-www-form-urlencoded": {
                 "schema": {
                     "type": "object",

@@ -4,6 +4,7 @@ Both run in the `SYSTEM` scope: a login must find the account before anyone know
 its department, and registration checks the email across every department.
 """
 
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,8 +21,6 @@ from aetherflow_gateway.core.errors import (
 from aetherflow_gateway.core.services import Services
 from aetherflow_gateway.db.scoping import SYSTEM
 
-import structlog
-
 logger = structlog.get_logger(__name__)
 
 
@@ -32,7 +31,11 @@ async def register(services: Services, request: RegisterRequest) -> User:
         raise Unprocessable(f"Unknown department; expected one of: {known}.")
 
     password_hash = await hash_password(request.password)
-    user = User(email=request.email, password_hash=password_hash, department=department)
+    # Stored in lower case so that every backend compares emails alike: SQLite's
+    # lower() folds only ASCII, so a mixed-case non-ASCII address would neither
+    # log in nor collide with its lower-case twin.
+    email = request.email.lower()
+    user = User(email=email, password_hash=password_hash, department=department)
     try:
         async with services.database.transaction(SYSTEM) as session:
             session.add(user)
@@ -44,7 +47,8 @@ async def register(services: Services, request: RegisterRequest) -> User:
 
 
 async def login(services: Services, request: LoginRequest, address: str) -> IssuedToken:
-    account = request.email.strip().casefold()
+    # lower(), as at registration; casefold() would turn "ß" into "ss", another address.
+    account = request.email.strip().lower()
     throttle = services.login_throttle
     wait = await throttle.retry_after(account, address)
     if wait is not None:
@@ -52,7 +56,9 @@ async def login(services: Services, request: LoginRequest, address: str) -> Issu
         raise TooManyRequests("Too many failed logins; try again later.", wait)
 
     user = await _find_by_email(services, account)
-    if not await verify_password(user.password_hash if user else None, request.password):
+    if not await verify_password(
+        user.password_hash if user else None, request.password
+    ):
         await throttle.record_failure(account, address)
         logger.info("login.failed")
         raise InvalidCredentials("The email or password is incorrect.")

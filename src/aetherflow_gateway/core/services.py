@@ -25,7 +25,9 @@ class Services:
 
 async def open_services(settings: Settings, stack: AsyncExitStack) -> Services:
     """Open every client; `stack` closes them in reverse order at shutdown."""
-    database = Database(settings.resolved_database_url, settings.dependency_timeout_seconds)
+    database = Database(
+        settings.resolved_database_url, settings.dependency_timeout_seconds
+    )
     stack.push_async_callback(database.close)
 
     store = await open_object_store(settings)

@@ -127,9 +127,7 @@ class Settings(BaseSettings):
                     f"AETHERFLOW_JWT_SECRET: must be at least {MIN_SECRET_BYTES} bytes"
                 )
             return self
-        raise ValueError(
-            "AETHERFLOW_JWT_SECRET: required outside the embedded default"
-        )
+        raise ValueError("AETHERFLOW_JWT_SECRET: required outside the embedded default")
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,7 +18,9 @@ class Insight(DepartmentOwned, Base):
     """A result the pipeline workers insert for a department's dashboard."""
 
     __tablename__ = "insights"
-    __table_args__ = (Index("ix_insights_department_created", "department", "created_at"),)
+    __table_args__ = (
+        Index("ix_insights_department_created", "department", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     dataset_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("datasets.id"))

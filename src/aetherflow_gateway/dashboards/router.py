@@ -15,7 +15,10 @@ router = APIRouter(prefix="/dashboards", tags=["dashboards"])
 
 @router.get(
     "/{department}",
-    responses={**UNAUTHENTICATED, 403: problem_schema("Another department's dashboard")},
+    responses={
+        **UNAUTHENTICATED,
+        403: problem_schema("Another department's dashboard"),
+    },
 )
 async def get_dashboard(
     department: str, caller: CurrentUser, database: DatabaseDep, settings: SettingsDep

@@ -39,5 +39,6 @@ async def _recent_insights(session: AsyncSession) -> list[Insight]:
 
 async def _job_counts(session: AsyncSession) -> JobCounts:
     statement = select(Job.status, func.count()).group_by(Job.status)
-    counts = {status: count for status, count in (await session.execute(statement)).tuples()}
+    rows = (await session.execute(statement)).all()
+    counts = {status: count for status, count in rows}
     return JobCounts.model_validate(counts)

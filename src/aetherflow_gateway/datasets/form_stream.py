@@ -102,7 +102,9 @@ class _EventCollector:
         if b"filename" in options:
             self.part.is_file = True
             content_type = _text(self.part.headers.get(b"content-type", b""))
-            self.events.append(FileStart(self.part.name, _text(options[b"filename"]), content_type))
+            self.events.append(
+                FileStart(self.part.name, _text(options[b"filename"]), content_type)
+            )
             return
 
         self.fields += 1
@@ -116,7 +118,9 @@ class _EventCollector:
 
         self.part.value += data[start:end]
         if len(self.part.value) > MAX_FIELD_BYTES:
-            raise InvalidRequest(f"A form field may hold at most {MAX_FIELD_BYTES} bytes.")
+            raise InvalidRequest(
+                f"A form field may hold at most {MAX_FIELD_BYTES} bytes."
+            )
 
     def on_part_end(self) -> None:
         if self.part.is_file:

@@ -16,7 +16,9 @@ from aetherflow_gateway.db.base import (
 
 class Dataset(DepartmentOwned, Base):
     __tablename__ = "datasets"
-    __table_args__ = (Index("ix_datasets_department_created", "department", "created_at"),)
+    __table_args__ = (
+        Index("ix_datasets_department_created", "department", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     filename: Mapped[str] = mapped_column(String(255))

@@ -60,7 +60,9 @@ async def upload_dataset(
     )
 
 
-@router.get("", responses={**UNAUTHENTICATED, 422: problem_schema("Bad limit or cursor")})
+@router.get(
+    "", responses={**UNAUTHENTICATED, 422: problem_schema("Bad limit or cursor")}
+)
 async def list_datasets(
     caller: CurrentUser,
     database: DatabaseDep,
@@ -74,10 +76,13 @@ async def list_datasets(
 
 
 @router.get(
-    "/{dataset_id}", responses={**UNAUTHENTICATED, 404: problem_schema("No such dataset")}
+    "/{dataset_id}",
+    responses={**UNAUTHENTICATED, 404: problem_schema("No such dataset")},
 )
 async def get_dataset(
     dataset_id: uuid.UUID, caller: CurrentUser, database: DatabaseDep
 ) -> DatasetOut:
     """Show one of your department's datasets."""
-    return DatasetOut.model_validate(await service.get_dataset(database, caller, dataset_id))
+    return DatasetOut.model_validate(
+        await service.get_dataset(database, caller, dataset_id)
+    )

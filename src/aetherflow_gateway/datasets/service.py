@@ -15,7 +15,9 @@ from aetherflow_gateway.db.scoping import department_scope
 async def list_datasets(
     database: Database, caller: Caller, cursor: str | None, limit: int
 ) -> tuple[list[Dataset], str | None]:
-    statement = newest_first(select(Dataset), Dataset.created_at, Dataset.id, cursor, limit)
+    statement = newest_first(
+        select(Dataset), Dataset.created_at, Dataset.id, cursor, limit
+    )
     async with database.transaction(department_scope(caller.department)) as session:
         datasets = list((await session.execute(statement)).scalars())
 
@@ -25,7 +27,9 @@ async def list_datasets(
     return datasets[:limit], encode_cursor(last.created_at, last.id)
 
 
-async def get_dataset(database: Database, caller: Caller, dataset_id: uuid.UUID) -> Dataset:
+async def get_dataset(
+    database: Database, caller: Caller, dataset_id: uuid.UUID
+) -> Dataset:
     statement = select(Dataset).where(Dataset.id == dataset_id)
     async with database.transaction(department_scope(caller.department)) as session:
         dataset = (await session.execute(statement)).scalar_one_or_none()

@@ -103,7 +103,9 @@ class UploadSink:
         await self.writer.write(chunk)
 
 
-async def accept_upload(services: Services, caller: Caller, request: Request) -> AcceptedUpload:
+async def accept_upload(
+    services: Services, caller: Caller, request: Request
+) -> AcceptedUpload:
     _refuse_declared_oversize(request, services.settings.max_upload_bytes)
 
     stored = await _receive_file(services, caller, request)
@@ -129,7 +131,9 @@ def _refuse_declared_oversize(request: Request, max_bytes: int) -> None:
         raise PayloadTooLarge(f"The upload is larger than {max_bytes} bytes.")
 
 
-async def _receive_file(services: Services, caller: Caller, request: Request) -> StoredFile:
+async def _receive_file(
+    services: Services, caller: Caller, request: Request
+) -> StoredFile:
     dataset_id = new_id()
     key = _object_key(caller.department, dataset_id)
     sink: UploadSink | None = None
@@ -157,7 +161,9 @@ async def _receive_file(services: Services, caller: Caller, request: Request) ->
     except ClientDisconnect as exc:
         await _abort_quietly(sink)
         logger.info("upload.client_disconnected", dataset_id=str(dataset_id))
-        raise ClientDisconnected("The client closed the connection mid-upload.") from exc
+        raise ClientDisconnected(
+            "The client closed the connection mid-upload."
+        ) from exc
     except StorageUnavailable as exc:
         await _abort_quietly(sink)
         logger.warning("upload.storage_unavailable", error=str(exc))
@@ -197,7 +203,9 @@ def _object_key(department: str, dataset_id: uuid.UUID) -> str:
     return f"{department.lower()}/{day}/{dataset_id}.csv"
 
 
-async def _record(services: Services, caller: Caller, stored: StoredFile) -> AcceptedUpload:
+async def _record(
+    services: Services, caller: Caller, stored: StoredFile
+) -> AcceptedUpload:
     now = utcnow()
     request_id = current_request_id() or ""
     dataset = Dataset(
@@ -225,7 +233,9 @@ async def _record(services: Services, caller: Caller, stored: StoredFile) -> Acc
         created_at=now,
         updated_at=now,
     )
-    async with services.database.transaction(department_scope(caller.department)) as session:
+    async with services.database.transaction(
+        department_scope(caller.department)
+    ) as session:
         session.add(dataset)
         await session.flush()
         session.add(job)
@@ -239,8 +249,10 @@ async def _publish_quietly(services: Services, job: Job) -> None:
     # relay's delay, so no failure here may fail the upload.
     try:
         await publish_now(services.database, services.publisher, job_id=job.id)
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("upload.publish_deferred", job_id=str(job.id), error=type(exc).__name__)
+    except Exception as exc:
+        logger.warning(
+            "upload.publish_deferred", job_id=str(job.id), error=type(exc).__name__
+        )
 
 
 async def _abort_quietly(sink: UploadSink | None) -> None:
@@ -248,12 +260,14 @@ async def _abort_quietly(sink: UploadSink | None) -> None:
         return
     try:
         await sink.writer.abort()
-    except Exception as exc:  # noqa: BLE001 - the sweep removes what is left
+    except Exception as exc:
         logger.warning("upload.abort_failed", error=type(exc).__name__)
 
 
 async def _delete_quietly(services: Services, object_url: str) -> None:
     try:
         await services.store.delete(object_url)
-    except Exception as exc:  # noqa: BLE001 - the sweep removes what is left
-        logger.warning("upload.delete_failed", object_url=object_url, error=type(exc).__name__)
+    except Exception as exc:
+        logger.warning(
+            "upload.delete_failed", object_url=object_url, error=type(exc).__name__
+        )

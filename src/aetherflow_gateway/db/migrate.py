@@ -24,5 +24,9 @@ def upgrade_to_head(database_url: str) -> None:
 
 def _ensure_sqlite_folder(database_url: str) -> None:
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+    if (
+        url.get_backend_name() == "sqlite"
+        and url.database
+        and url.database != ":memory:"
+    ):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import binascii
 import json
 import uuid
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVarTuple
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -20,7 +20,7 @@ from aetherflow_gateway.core.errors import Unprocessable
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
-T = TypeVar("T", bound=tuple[Any, ...])
+Row = TypeVarTuple("Row")
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
@@ -42,12 +42,12 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def newest_first(
-    statement: Select[T],
+    statement: Select[*Row],
     created_at: InstrumentedAttribute[datetime],
     row_id: InstrumentedAttribute[uuid.UUID],
     cursor: str | None,
     limit: int,
-) -> Select[T]:
+) -> Select[*Row]:
     """Order newest first, resume after `cursor`, and fetch one extra row."""
     if cursor is not None:
         after_at, after_id = decode_cursor(cursor)

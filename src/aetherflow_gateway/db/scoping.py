@@ -77,7 +77,11 @@ def _filter_by_department(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_flush")
 def _rows_stay_in_department(session: Session, context: Any, instances: Any) -> None:
-    rows = [row for row in (*session.new, *session.dirty) if isinstance(row, DepartmentOwned)]
+    rows = [
+        row
+        for row in (*session.new, *session.dirty)
+        if isinstance(row, DepartmentOwned)
+    ]
     if not rows:
         return
 

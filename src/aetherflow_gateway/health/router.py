@@ -37,7 +37,10 @@ async def liveness() -> Liveness:
     return Liveness()
 
 
-@router.get("/ready", responses={503: {"model": Readiness, "description": "A dependency is down"}})
+@router.get(
+    "/ready",
+    responses={503: {"model": Readiness, "description": "A dependency is down"}},
+)
 async def readiness(services: ServicesDep, response: Response) -> Readiness:
     """Each dependency's state; 503 when any is down."""
     timeout = services.settings.dependency_timeout_seconds
@@ -56,10 +59,15 @@ async def readiness(services: ServicesDep, response: Response) -> Readiness:
     return Readiness(status="ok" if ready else "unavailable", checks=checks)
 
 
-async def _probe(name: str, check: Callable[[], Awaitable[None]], timeout: float) -> DependencyState:
+async def _probe(
+    name: str, check: Callable[[], Awaitable[None]], limit_seconds: float
+) -> DependencyState:
     try:
-        await asyncio.wait_for(check(), timeout=timeout)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        logger.warning("health.dependency_down", dependency=name, error=type(exc).__name__)
+        async with asyncio.timeout(limit_seconds):
+            await check()
+    except Exception as exc:
+        logger.warning(
+            "health.dependency_down", dependency=name, error=type(exc).__name__
+        )
         return "unavailable"
     return "ok"

@@ -13,7 +13,11 @@ from aetherflow_gateway.jobs.schemas import JobOut, JobPage
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
-@router.get("", responses={**UNAUTHENTICATED, 422: problem_schema("Bad filter, limit or cursor")})
+
+@router.get(
+    "",
+    responses={**UNAUTHENTICATED, 422: problem_schema("Bad filter, limit or cursor")},
+)
 async def list_jobs(
     caller: CurrentUser,
     database: DatabaseDep,
@@ -25,11 +29,19 @@ async def list_jobs(
 ) -> JobPage:
     """List your department's jobs, newest first."""
     filters = service.JobFilters(status=status, type=type, dataset_id=dataset_id)
-    jobs, next_cursor = await service.list_jobs(database, caller, filters, cursor, limit)
-    return JobPage(items=[JobOut.model_validate(job) for job in jobs], next_cursor=next_cursor)
+    jobs, next_cursor = await service.list_jobs(
+        database, caller, filters, cursor, limit
+    )
+    return JobPage(
+        items=[JobOut.model_validate(job) for job in jobs], next_cursor=next_cursor
+    )
 
 
-@router.get("/{job_id}", responses={**UNAUTHENTICATED, 404: problem_schema("No such job")})
-async def get_job(job_id: uuid.UUID, caller: CurrentUser, database: DatabaseDep) -> JobOut:
+@router.get(
+    "/{job_id}", responses={**UNAUTHENTICATED, 404: problem_schema("No such job")}
+)
+async def get_job(
+    job_id: uuid.UUID, caller: CurrentUser, database: DatabaseDep
+) -> JobOut:
     """Show one of your department's jobs."""
     return JobOut.model_validate(await service.get_job(database, caller, job_id))

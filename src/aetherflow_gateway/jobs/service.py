@@ -21,7 +21,11 @@ class JobFilters:
 
 
 async def list_jobs(
-    database: Database, caller: Caller, filters: JobFilters, cursor: str | None, limit: int
+    database: Database,
+    caller: Caller,
+    filters: JobFilters,
+    cursor: str | None,
+    limit: int,
 ) -> tuple[list[Job], str | None]:
     statement = select(Job)
     if filters.status is not None:
@@ -43,7 +47,9 @@ async def list_jobs(
 
 async def get_job(database: Database, caller: Caller, job_id: uuid.UUID) -> Job:
     async with database.transaction(department_scope(caller.department)) as session:
-        job = (await session.execute(select(Job).where(Job.id == job_id))).scalar_one_or_none()
+        job = (
+            await session.execute(select(Job).where(Job.id == job_id))
+        ).scalar_one_or_none()
     if job is None:
         raise NotFound("No such job.")
     return job

@@ -16,6 +16,7 @@ A failed publish is retried with exponential backoff and jitter, and never dropp
 """
 
 import asyncio
+import contextlib
 import random
 import uuid
 from datetime import datetime, timedelta
@@ -43,7 +44,9 @@ def backoff_seconds(attempts: int) -> float:
     return random.uniform(cap / 2, cap)  # noqa: S311 - jitter, not security
 
 
-async def publish_now(database: Database, publisher: Publisher, job_id: uuid.UUID) -> bool:
+async def publish_now(
+    database: Database, publisher: Publisher, job_id: uuid.UUID
+) -> bool:
     """Publish a job's message if no other relay holds it; True when it was sent."""
     statement = _claim().where(OutboxMessage.job_id == job_id)
     return await _publish_claimed(database, publisher, statement) == 1
@@ -51,11 +54,13 @@ async def publish_now(database: Database, publisher: Publisher, job_id: uuid.UUI
 
 async def publish_pending(database: Database, publisher: Publisher) -> int:
     """Publish up to one batch of due messages; returns how many were sent."""
-    statement = _claim().where(OutboxMessage.next_attempt_at <= utcnow()).limit(BATCH_SIZE)
+    statement = (
+        _claim().where(OutboxMessage.next_attempt_at <= utcnow()).limit(BATCH_SIZE)
+    )
     return await _publish_claimed(database, publisher, statement)
 
 
-def _claim() -> Select[tuple[OutboxMessage]]:
+def _claim() -> Select[OutboxMessage]:
     return (
         select(OutboxMessage)
         .where(OutboxMessage.published_at.is_(None))
@@ -65,7 +70,7 @@ def _claim() -> Select[tuple[OutboxMessage]]:
 
 
 async def _publish_claimed(
-    database: Database, publisher: Publisher, statement: Select[tuple[OutboxMessage]]
+    database: Database, publisher: Publisher, statement: Select[OutboxMessage]
 ) -> int:
     sent = 0
     async with database.transaction(SYSTEM) as session:
@@ -76,7 +81,9 @@ async def _publish_claimed(
     return sent
 
 
-async def _publish_one(publisher: Publisher, message: OutboxMessage, now: datetime) -> bool:
+async def _publish_one(
+    publisher: Publisher, message: OutboxMessage, now: datetime
+) -> bool:
     try:
         message_id = await publisher.publish(
             message.queue, encode_body(message), message.attributes
@@ -84,7 +91,9 @@ async def _publish_one(publisher: Publisher, message: OutboxMessage, now: dateti
     except QueueUnavailable as exc:
         message.attempts += 1
         message.last_error = str(exc)[:1000]
-        message.next_attempt_at = now + timedelta(seconds=backoff_seconds(message.attempts))
+        message.next_attempt_at = now + timedelta(
+            seconds=backoff_seconds(message.attempts)
+        )
         logger.warning(
             "outbox.publish_failed",
             job_id=str(message.job_id),
@@ -105,7 +114,10 @@ async def _publish_one(publisher: Publisher, message: OutboxMessage, now: dateti
 
 
 async def run_relay(
-    database: Database, publisher: Publisher, interval_seconds: float, stop: asyncio.Event
+    database: Database,
+    publisher: Publisher,
+    interval_seconds: float,
+    stop: asyncio.Event,
 ) -> None:
     """Publish pending messages until `stop` is set; database outages are waited out."""
     logger.info("relay.started", interval_seconds=interval_seconds)
@@ -113,10 +125,8 @@ async def run_relay(
         try:
             while await publish_pending(database, publisher) == BATCH_SIZE:
                 pass
-        except Exception as exc:  # noqa: BLE001 - the loop must survive any outage
+        except Exception as exc:
             logger.warning("relay.cycle_failed", error=type(exc).__name__)
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
-        except TimeoutError:
-            pass
     logger.info("relay.stopped")

@@ -1,4 +1,4 @@
-"""Pick the queue backends that `AETHERFLOW_ETL_QUEUE_URL` and `..._ML_QUEUE_URL` name.
+"""Pick the backend of each job queue from its URL setting.
 
 Both queues are usually of one kind. When one is on SQS and the other local, a small
 router sends each message to the backend of its queue.
@@ -35,9 +35,7 @@ class QueueRouter:
 
     def __init__(self, routes: Mapping[str, Publisher]) -> None:
         self._routes = dict(routes)
-        self._backends = list(
-            {id(backend): backend for backend in routes.values()}.values()
-        )
+        self._backends = list(dict.fromkeys(routes.values()))
 
     async def publish(self, queue: str, body: str, attributes: dict[str, str]) -> str:
         if queue not in self._routes:

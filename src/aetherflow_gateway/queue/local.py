@@ -27,8 +27,8 @@ from typing import Self
 import structlog
 from anyio import to_thread
 
+from aetherflow_gateway.core.file_urls import path_from_file_url
 from aetherflow_gateway.queue.base import QueueUnavailable
-from aetherflow_gateway.storage.local import path_from_file_url
 
 logger = structlog.get_logger(__name__)
 

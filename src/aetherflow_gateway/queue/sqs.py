@@ -14,9 +14,9 @@ from aiobotocore.session import get_session
 from types_aiobotocore_sqs import SQSClient
 from types_aiobotocore_sqs.type_defs import MessageAttributeValueTypeDef
 
+from aetherflow_gateway.core.aws import AWS_ERRORS, aws_client_config
 from aetherflow_gateway.core.settings import Settings
 from aetherflow_gateway.queue.base import QueueUnavailable
-from aetherflow_gateway.storage.s3 import AWS_ERRORS, aws_client_config
 
 logger = structlog.get_logger(__name__)
 

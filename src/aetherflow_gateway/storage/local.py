@@ -15,33 +15,16 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
-from urllib.parse import unquote, urlsplit
 
 import structlog
 from anyio import to_thread
 
+from aetherflow_gateway.core.file_urls import path_from_file_url
 from aetherflow_gateway.storage.base import StorageUnavailable
 
 logger = structlog.get_logger(__name__)
 
 FLUSH_BYTES = 1 << 20
-
-
-def path_from_file_url(url: str) -> Path:
-    """The absolute path a `file://` URL names; relative ones start at the cwd.
-
-    `file://./var/objects` splits into host "." and path "/var/objects", so host and
-    path are joined back before the path is read.
-    """
-    parts = urlsplit(url)
-    if parts.scheme != "file":
-        raise ValueError("expected a file:// URL")
-
-    host = "" if parts.netloc == "localhost" else parts.netloc
-    path = unquote(host + parts.path)
-    if not path:
-        raise ValueError("the file:// URL names no path")
-    return Path(path).absolute()
 
 
 def checked_key(key: str) -> PurePosixPath:
@@ -140,8 +123,9 @@ class LocalObjectWriter:
         os.replace(self._temporary, self._target)
 
     def _discard(self) -> None:
-        if self._file is not None:
-            self._file.close()
+        if self._file is None:
+            return  # the temporary file was never created
+        self._file.close()
         self._temporary.unlink(missing_ok=True)
 
     @contextmanager

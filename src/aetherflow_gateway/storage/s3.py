@@ -1,7 +1,7 @@
 """Objects in an S3 bucket, or any S3-compatible endpoint, under a key prefix.
 
-A writer streams: it keeps at most one part in memory. An object that fits in one
-part is sent with a single PutObject on commit. A larger one becomes a multipart
+A writer streams: it buffers at most one part. An object that fits in one part
+is sent with a single PutObject on commit. A larger one becomes a multipart
 upload, started when the first part fills, completed on commit and aborted on abort,
 so a failed upload leaves no stored parts behind. Every failure of the store reaches
 the caller as `StorageUnavailable`, after at most two short attempts.
@@ -12,29 +12,17 @@ from contextlib import AsyncExitStack, contextmanager
 from typing import Self
 from urllib.parse import urlsplit
 
-import aiohttp
 import structlog
-from aiobotocore.config import AioConfig
 from aiobotocore.session import get_session
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 from types_aiobotocore_s3 import S3Client
 from types_aiobotocore_s3.type_defs import CompletedPartTypeDef
 
+from aetherflow_gateway.core.aws import AWS_ERRORS, aws_client_config
 from aetherflow_gateway.core.settings import Settings
 from aetherflow_gateway.storage.base import StorageUnavailable
 
 logger = structlog.get_logger(__name__)
-
-AWS_ERRORS = (BotoCoreError, ClientError, aiohttp.ClientError, OSError, TimeoutError)
-
-
-def aws_client_config(timeout_seconds: float) -> AioConfig:
-    """Short timeouts and one retry, so that an outage answers within seconds."""
-    return AioConfig(
-        connect_timeout=timeout_seconds,
-        read_timeout=timeout_seconds,
-        retries={"mode": "standard", "max_attempts": 2},
-    )
 
 
 class S3ObjectStore:

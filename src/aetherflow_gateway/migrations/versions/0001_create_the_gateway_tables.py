@@ -6,6 +6,7 @@ Create Date: 2026-12-03
 """
 
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -19,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 
-def _timestamp(name: str, nullable: bool = False) -> sa.Column[sa.DateTime]:
+def _timestamp(name: str, nullable: bool = False) -> sa.Column[datetime]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
@@ -32,7 +33,9 @@ def upgrade() -> None:
         sa.Column("department", sa.String(64), nullable=False),
         _timestamp("created_at"),
     )
-    op.create_index("uq_users_email_lower", "users", [sa.text("lower(email)")], unique=True)
+    op.create_index(
+        "uq_users_email_lower", "users", [sa.text("lower(email)")], unique=True
+    )
 
     op.create_table(
         "datasets",
@@ -58,7 +61,9 @@ def upgrade() -> None:
         sa.Column("department", sa.String(64), nullable=False),
         sa.Column("type", sa.String(16), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("dataset_id", sa.Uuid(), sa.ForeignKey("datasets.id"), nullable=False),
+        sa.Column(
+            "dataset_id", sa.Uuid(), sa.ForeignKey("datasets.id"), nullable=False
+        ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("request_id", sa.String(128), nullable=False),
@@ -69,7 +74,9 @@ def upgrade() -> None:
         _timestamp("finished_at", nullable=True),
     )
     op.create_index("ix_jobs_dataset_id", "jobs", ["dataset_id"])
-    op.create_index("ix_jobs_department_created", "jobs", ["department", "created_at", "id"])
+    op.create_index(
+        "ix_jobs_department_created", "jobs", ["department", "created_at", "id"]
+    )
     op.create_index("ix_jobs_department_status", "jobs", ["department", "status"])
 
     op.create_table(
