@@ -4,9 +4,17 @@ Only failed attempts are counted, in a moving window (the `limits` library). An
 account over its limit is refused before its password is checked, so a correct
 password during a lockout gets the same 429 as a wrong one. A success clears the
 account's count. Counters live in this process; replicas each keep their own.
+
+Attempts on one account take turns, so a burst of parallel guesses cannot all pass
+the check before the first failure is counted. The address counter has no such
+guard: a parallel burst spread over many accounts can overshoot its allowance.
 """
 
+import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from weakref import WeakValueDictionary
 
 from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage
@@ -23,6 +31,15 @@ class LoginThrottle:
         self._per_address = RateLimitItemPerSecond(
             attempts * ADDRESS_ALLOWANCE_FACTOR, window_seconds
         )
+        # Weak values: an account's lock lives only while someone holds or awaits it.
+        self._turns: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
+
+    @asynccontextmanager
+    async def turn(self, account: str) -> AsyncIterator[None]:
+        """Hold the account's turn from the check until the outcome is recorded."""
+        lock = self._turns.setdefault(account, asyncio.Lock())
+        async with lock:
+            yield
 
     async def retry_after(self, account: str, address: str) -> int | None:
         """Seconds to wait when either counter is exhausted, else None."""

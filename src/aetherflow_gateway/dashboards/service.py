@@ -18,7 +18,7 @@ async def dashboard(database: Database, caller: Caller) -> DashboardOut:
     async with database.transaction(department_scope(caller.department)) as session:
         insights = await _recent_insights(session)
         jobs = await _job_counts(session)
-        datasets = await session.scalar(select(func.count()).select_from(Dataset))
+        datasets = await session.scalar(select(func.count(Dataset.id)))
 
     return DashboardOut(
         department=caller.department,

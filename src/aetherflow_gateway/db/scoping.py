@@ -10,6 +10,12 @@ hooks enforce it:
 
 A statement on a departmental table in a session with no scope at all is refused,
 so a new endpoint cannot forget to pass the caller's department.
+
+SQLAlchemy adds loader criteria only where a mapped entity or its columns are
+selected: `select(func.count()).select_from(Dataset)`, or a join or subquery on a
+departmental table whose columns are not selected, would go unfiltered. Such a
+SELECT is refused; count a column instead (`func.count(Dataset.id)`), or select
+from each departmental table you join.
 """
 
 from dataclasses import dataclass
@@ -17,8 +23,9 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 
-from aetherflow_gateway.db.base import DepartmentOwned
+from aetherflow_gateway.db.base import Base, DepartmentOwned
 
 SCOPE_KEY = "aetherflow.scope"
 
@@ -50,21 +57,36 @@ def _scope_of(session: Session) -> Scope:
     return scope
 
 
-def _touches_departmental_table(state: ORMExecuteState) -> bool:
-    return any(issubclass(m.class_, DepartmentOwned) for m in state.all_mappers)
+def _departmental_tables(state: ORMExecuteState) -> set[str]:
+    found = find_tables(
+        state.statement, include_joins=True, include_aliases=True, include_crud=True
+    )
+    names = {getattr(table, "name", None) for table in found}
+    return names & departmental_table_names()
+
+
+def departmental_table_names() -> set[str]:
+    return {
+        mapper.local_table.name  # type: ignore[attr-defined]
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, DepartmentOwned)
+    }
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _filter_by_department(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    if not _touches_departmental_table(state):
+    tables = _departmental_tables(state)
+    if not tables:
         return
 
     scope = _scope_of(state.session)
     if scope.is_system:
         return
 
+    if state.is_select:
+        _refuse_unfilterable_select(state, tables)
     department = scope.department
     state.statement = state.statement.options(
         with_loader_criteria(
@@ -73,6 +95,17 @@ def _filter_by_department(state: ORMExecuteState) -> None:
             include_aliases=True,
         )
     )
+
+
+def _refuse_unfilterable_select(state: ORMExecuteState, tables: set[str]) -> None:
+    # Loader criteria reach only the entities whose rows or columns are selected.
+    selected = {mapper.local_table.name for mapper in state.all_mappers}  # type: ignore[attr-defined]
+    unfiltered = tables - selected
+    if unfiltered:
+        raise ScopeViolation(
+            f"select the entities of {sorted(unfiltered)} (or their columns) so "
+            "that the department filter can apply"
+        )
 
 
 @event.listens_for(Session, "before_flush")
