@@ -50,21 +50,23 @@ async def login(services: Services, request: LoginRequest, address: str) -> Issu
     # lower(), as at registration; casefold() would turn "ß" into "ss", another address.
     account = request.email.strip().lower()
     throttle = services.login_throttle
-    wait = await throttle.retry_after(account, address)
-    if wait is not None:
-        logger.warning("login.throttled", retry_after=wait)
-        raise TooManyRequests("Too many failed logins; try again later.", wait)
+    async with throttle.turn(account):
+        wait = await throttle.retry_after(account, address)
+        if wait is not None:
+            logger.warning("login.throttled", retry_after=wait)
+            raise TooManyRequests("Too many failed logins; try again later.", wait)
 
-    user = await _find_by_email(services, account)
-    if not await verify_password(
-        user.password_hash if user else None, request.password
-    ):
-        await throttle.record_failure(account, address)
-        logger.info("login.failed")
-        raise InvalidCredentials("The email or password is incorrect.")
+        user = await _find_by_email(services, account)
+        if not await verify_password(
+            user.password_hash if user else None, request.password
+        ):
+            await throttle.record_failure(account, address)
+            logger.info("login.failed")
+            raise InvalidCredentials("The email or password is incorrect.")
 
-    assert user is not None
-    await throttle.record_success(account)
+        assert user is not None
+        await throttle.record_success(account)
+
     logger.info("login.succeeded", user_id=str(user.id), department=user.department)
     return services.tokens.issue(Caller(user_id=user.id, department=user.department))
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.elements import ClauseElement
 from sqlalchemy.sql.util import find_tables
 
 from aetherflow_gateway.db.base import Base, DepartmentOwned
@@ -58,10 +59,12 @@ def _scope_of(session: Session) -> Scope:
 
 
 def _departmental_tables(state: ORMExecuteState) -> set[str]:
+    statement = state.statement
+    assert isinstance(statement, ClauseElement)
     found = find_tables(
-        state.statement, include_joins=True, include_aliases=True, include_crud=True
+        statement, include_joins=True, include_aliases=True, include_crud=True
     )
-    names = {getattr(table, "name", None) for table in found}
+    names = {str(getattr(table, "name", "")) for table in found}
     return names & departmental_table_names()
 
 
