@@ -30,3 +30,21 @@ class Dataset(DepartmentOwned, Base):
     uploaded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     request_id: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UploadKey(DepartmentOwned, Base):
+    """An `Idempotency-Key` a user sent with an upload, and what it produced.
+
+    The row is claimed (`response` empty) before the body is read, so a twin
+    request racing it sees the claim; it is completed in the upload's own
+    transaction, and removed again if the upload fails.
+    """
+
+    __tablename__ = "upload_keys"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
