@@ -16,7 +16,7 @@ class Account:
     token: str
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> dict[str, str | bytes]:
         return {"Authorization": f"Bearer {self.token}"}
 
 
@@ -65,7 +65,7 @@ async def upload(
     filename: str = "sales.csv",
     content_type: str = "text/csv",
     data: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: dict[str, str | bytes] | None = None,
 ) -> httpx.Response:
     return await client.post(
         "/datasets/upload",

@@ -10,7 +10,6 @@ from aetherflow_gateway.datasets import service
 from aetherflow_gateway.datasets.schemas import DatasetOut, DatasetPage, UploadAccepted
 from aetherflow_gateway.datasets.upload import accept_upload
 from aetherflow_gateway.db.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from aetherflow_gateway.jobs.schemas import JobOut
 
 router = APIRouter(prefix="/datasets", tags=["datasets"])
 
@@ -53,11 +52,7 @@ async def upload_dataset(
     request: Request, caller: CurrentUser, services: ServicesDep
 ) -> UploadAccepted:
     """Upload a CSV file and queue its ETL job."""
-    accepted = await accept_upload(services, caller, request)
-    return UploadAccepted(
-        dataset=DatasetOut.model_validate(accepted.dataset),
-        job=JobOut.model_validate(accepted.job),
-    )
+    return await accept_upload(services, caller, request)
 
 
 @router.get(

@@ -33,6 +33,7 @@ from aetherflow_gateway.core.errors import (
 )
 from aetherflow_gateway.core.request_context import current_request_id
 from aetherflow_gateway.core.services import Services
+from aetherflow_gateway.datasets import idempotency
 from aetherflow_gateway.datasets.csv_inspection import CsvInspector, CsvSummary
 from aetherflow_gateway.datasets.form_stream import (
     FileData,
@@ -42,9 +43,11 @@ from aetherflow_gateway.datasets.form_stream import (
     stream_form,
 )
 from aetherflow_gateway.datasets.models import Dataset
+from aetherflow_gateway.datasets.schemas import DatasetOut, UploadAccepted
 from aetherflow_gateway.db.base import new_id, utcnow
 from aetherflow_gateway.db.scoping import department_scope
 from aetherflow_gateway.jobs.models import Job, JobStatus, JobType
+from aetherflow_gateway.jobs.schemas import JobOut
 from aetherflow_gateway.outbox.messages import message_for_job
 from aetherflow_gateway.outbox.relay import publish_now
 from aetherflow_gateway.storage.base import ObjectWriter, StorageUnavailable
@@ -77,12 +80,6 @@ class StoredFile:
     summary: CsvSummary
 
 
-@dataclass(frozen=True)
-class AcceptedUpload:
-    dataset: Dataset
-    job: Job
-
-
 class UploadSink:
     """Counts, hashes, inspects and stores one file's chunks as they arrive."""
 
@@ -105,17 +102,36 @@ class UploadSink:
 
 async def accept_upload(
     services: Services, caller: Caller, request: Request
-) -> AcceptedUpload:
-    _refuse_declared_oversize(request, services.settings.max_upload_bytes)
+) -> UploadAccepted:
+    max_bytes = services.settings.max_upload_bytes
+    _refuse_declared_oversize(request, max_bytes)
+    key = idempotency.key_from(request)
+    if key is None:
+        return await _accept_new(services, caller, request, key)
 
+    completed = await idempotency.claim(services.database, caller, key)
+    if completed is not None:
+        logger.info("upload.replayed", idempotency_key=key)
+        response = await idempotency.replay(request, completed, max_bytes)
+        return UploadAccepted.model_validate(response)
+    try:
+        return await _accept_new(services, caller, request, key)
+    except BaseException:
+        await idempotency.release(services.database, caller, key)
+        raise
+
+
+async def _accept_new(
+    services: Services, caller: Caller, request: Request, key: str | None
+) -> UploadAccepted:
     stored = await _receive_file(services, caller, request)
     try:
-        accepted = await _record(services, caller, stored)
+        accepted = await _record(services, caller, stored, key)
     except BaseException:
         await _delete_quietly(services, stored.object_url)
         raise
 
-    await _publish_quietly(services, accepted.job)
+    await _publish_quietly(services, accepted.job.id)
     logger.info(
         "upload.accepted",
         dataset_id=str(stored.dataset_id),
@@ -204,8 +220,8 @@ def _object_key(department: str, dataset_id: uuid.UUID) -> str:
 
 
 async def _record(
-    services: Services, caller: Caller, stored: StoredFile
-) -> AcceptedUpload:
+    services: Services, caller: Caller, stored: StoredFile, key: str | None
+) -> UploadAccepted:
     now = utcnow()
     request_id = current_request_id() or ""
     dataset = Dataset(
@@ -233,25 +249,32 @@ async def _record(
         created_at=now,
         updated_at=now,
     )
-    async with services.database.transaction(
-        department_scope(caller.department)
-    ) as session:
+    accepted = UploadAccepted(
+        dataset=DatasetOut.model_validate(dataset), job=JobOut.model_validate(job)
+    )
+    scope = department_scope(caller.department)
+    async with services.database.transaction(scope) as session:
         session.add(dataset)
         await session.flush()
         session.add(job)
         await session.flush()
         session.add(message_for_job(job, dataset))
-    return AcceptedUpload(dataset=dataset, job=job)
+        if key is not None:
+            response = accepted.model_dump(mode="json")
+            await idempotency.complete(
+                session, caller, key, stored.sha256, stored.size_bytes, response
+            )
+    return accepted
 
 
-async def _publish_quietly(services: Services, job: Job) -> None:
+async def _publish_quietly(services: Services, job_id: uuid.UUID) -> None:
     # The message is already safe in the outbox; publishing now only saves the
     # relay's delay, so no failure here may fail the upload.
     try:
-        await publish_now(services.database, services.publisher, job_id=job.id)
+        await publish_now(services.database, services.publisher, job_id=job_id)
     except Exception as exc:
         logger.warning(
-            "upload.publish_deferred", job_id=str(job.id), error=type(exc).__name__
+            "upload.publish_deferred", job_id=str(job_id), error=type(exc).__name__
         )
 
 
