@@ -75,3 +75,18 @@ async def row_counts(database: Database) -> dict[str, int]:
             count = await session.scalar(select(func.count()).select_from(model))
             counts[model.__tablename__] = count or 0
     return counts
+
+
+def leave_unfinished_write(settings: Settings, key: str) -> None:
+    """What a process killed mid-upload leaves in the store's own terms."""
+    if settings.storage_url.startswith("file:"):
+        target = path_from_file_url(settings.storage_url) / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (target.parent / f".{target.name}.0123abcd.tmp").write_bytes(b"region,amount\n")
+        return
+
+    parts = urlsplit(settings.storage_url)
+    s3 = boto3.client("s3", endpoint_url=settings.s3_endpoint_url)
+    s3.create_multipart_upload(
+        Bucket=parts.netloc, Key=f"{parts.path.strip('/')}/{key}"
+    )

@@ -48,3 +48,18 @@ class UploadKey(DepartmentOwned, Base):
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     response: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class PendingObject(Base):
+    """An object an upload is writing, recorded before its first byte.
+
+    The upload's transaction deletes the row together with writing the dataset,
+    so a row older than any live upload marks an object a crash left behind (see
+    `datasets.sweep`). Not `DepartmentOwned`: only the sweep reads it.
+    """
+
+    __tablename__ = "pending_objects"
+
+    object_url: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

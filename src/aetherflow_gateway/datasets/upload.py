@@ -20,10 +20,12 @@ import uuid
 from dataclasses import dataclass
 
 import structlog
+from sqlalchemy import delete
 from starlette.requests import ClientDisconnect, Request
 
 from aetherflow_gateway.auth.dependencies import require_own_department
 from aetherflow_gateway.auth.tokens import Caller
+from aetherflow_gateway.core import metrics
 from aetherflow_gateway.core.errors import (
     ClientDisconnected,
     DependencyUnavailable,
@@ -42,10 +44,10 @@ from aetherflow_gateway.datasets.form_stream import (
     FormField,
     stream_form,
 )
-from aetherflow_gateway.datasets.models import Dataset
+from aetherflow_gateway.datasets.models import Dataset, PendingObject
 from aetherflow_gateway.datasets.schemas import DatasetOut, UploadAccepted
 from aetherflow_gateway.db.base import new_id, utcnow
-from aetherflow_gateway.db.scoping import department_scope
+from aetherflow_gateway.db.scoping import SYSTEM, department_scope
 from aetherflow_gateway.jobs.models import Job, JobStatus, JobType
 from aetherflow_gateway.jobs.schemas import JobOut
 from aetherflow_gateway.outbox.messages import message_for_job
@@ -83,9 +85,13 @@ class StoredFile:
 class UploadSink:
     """Counts, hashes, inspects and stores one file's chunks as they arrive."""
 
-    def __init__(self, writer: ObjectWriter, max_bytes: int) -> None:
+    def __init__(
+        self, writer: ObjectWriter, max_bytes: int, filename: str, object_url: str
+    ) -> None:
         self.writer = writer
         self.max_bytes = max_bytes
+        self.filename = filename
+        self.object_url = object_url
         self.size_bytes = 0
         self.hash = hashlib.sha256()
         self.inspector = CsvInspector()
@@ -112,6 +118,7 @@ async def accept_upload(
     completed = await idempotency.claim(services.database, caller, key)
     if completed is not None:
         logger.info("upload.replayed", idempotency_key=key)
+        metrics.UPLOADS.labels("replayed").inc()
         response = await idempotency.replay(request, completed, max_bytes)
         return UploadAccepted.model_validate(response)
     try:
@@ -128,10 +135,12 @@ async def _accept_new(
     try:
         accepted = await _record(services, caller, stored, key)
     except BaseException:
-        await _delete_quietly(services, stored.object_url)
+        await services.cleanups.run(_delete_quietly(services, stored.object_url))
         raise
 
     await _publish_quietly(services, accepted.job.id)
+    metrics.UPLOADS.labels("accepted").inc()
+    metrics.UPLOAD_BYTES.inc(stored.size_bytes)
     logger.info(
         "upload.accepted",
         dataset_id=str(stored.dataset_id),
@@ -152,50 +161,80 @@ async def _receive_file(
 ) -> StoredFile:
     dataset_id = new_id()
     key = _object_key(caller.department, dataset_id)
-    sink: UploadSink | None = None
-    filename = ""
+    receiving = _Receiving()
     try:
-        async for event in stream_form(request):
-            match event:
-                case FormField(name="department", value=value):
-                    require_own_department(caller, value, services.settings)
-                case FileStart(name="file") if sink is None:
-                    filename = _accept_file_part(event)
-                    writer = services.store.writer(key, CSV_CONTENT_TYPE)
-                    sink = UploadSink(writer, services.settings.max_upload_bytes)
-                case FileStart():
-                    raise Unprocessable("Send exactly one file, in the field 'file'.")
-                case FileData(data=data) if sink is not None:
-                    await sink.write(data)
-                case FileEnd() | FormField() | FileData():
-                    pass
-
-        if sink is None:
-            raise Unprocessable("The form has no file in the field 'file'.")
+        sink = await _stream_into_store(services, caller, request, key, receiving)
         summary = sink.inspector.finish()
         object_url = await sink.writer.commit()
     except ClientDisconnect as exc:
-        await _abort_quietly(sink)
+        await _abort_quietly(services, receiving.sink)
         logger.info("upload.client_disconnected", dataset_id=str(dataset_id))
         raise ClientDisconnected(
             "The client closed the connection mid-upload."
         ) from exc
     except StorageUnavailable as exc:
-        await _abort_quietly(sink)
+        await _abort_quietly(services, receiving.sink)
         logger.warning("upload.storage_unavailable", error=str(exc))
         raise DependencyUnavailable("The object store is unavailable.") from exc
     except BaseException:
-        await _abort_quietly(sink)
+        await _abort_quietly(services, receiving.sink)
         raise
 
     return StoredFile(
         dataset_id=dataset_id,
         object_url=object_url,
-        filename=filename,
+        filename=sink.filename,
         size_bytes=sink.size_bytes,
         sha256=sink.hash.hexdigest(),
         summary=summary,
     )
+
+
+@dataclass
+class _Receiving:
+    """The sink once the file part has begun, for the caller to abort on failure."""
+
+    sink: UploadSink | None = None
+
+
+async def _stream_into_store(
+    services: Services,
+    caller: Caller,
+    request: Request,
+    key: str,
+    receiving: _Receiving,
+) -> UploadSink:
+    """Read the form, sending the file part's chunks to the store as they come."""
+    async for event in stream_form(request):
+        match event:
+            case FormField(name="department", value=value):
+                require_own_department(caller, value, services.settings)
+            case FileStart(name="file") if receiving.sink is None:
+                filename = _accept_file_part(event)
+                receiving.sink = await _open_sink(services, caller, key, filename)
+            case FileStart():
+                raise Unprocessable("Send exactly one file, in the field 'file'.")
+            case FileData(data=data) if receiving.sink is not None:
+                await receiving.sink.write(data)
+            case FileEnd() | FormField() | FileData():
+                pass
+
+    if receiving.sink is None:
+        raise Unprocessable("The form has no file in the field 'file'.")
+    return receiving.sink
+
+
+async def _open_sink(
+    services: Services, caller: Caller, key: str, filename: str
+) -> UploadSink:
+    # Recorded before the first byte, so that the sweep can find the object if
+    # this process dies before the dataset is written.
+    object_url = services.store.url_for(key)
+    async with services.database.transaction(SYSTEM) as session:
+        session.add(PendingObject(object_url=object_url, department=caller.department))
+
+    writer = services.store.writer(key, CSV_CONTENT_TYPE)
+    return UploadSink(writer, services.settings.max_upload_bytes, filename, object_url)
 
 
 def _accept_file_part(event: FileStart) -> str:
@@ -259,6 +298,9 @@ async def _record(
         session.add(job)
         await session.flush()
         session.add(message_for_job(job, dataset))
+        await session.execute(
+            delete(PendingObject).where(PendingObject.object_url == stored.object_url)
+        )
         if key is not None:
             response = accepted.model_dump(mode="json")
             await idempotency.complete(
@@ -278,19 +320,31 @@ async def _publish_quietly(services: Services, job_id: uuid.UUID) -> None:
         )
 
 
-async def _abort_quietly(sink: UploadSink | None) -> None:
-    if sink is None:
-        return
+async def _abort_quietly(services: Services, sink: UploadSink | None) -> None:
+    if sink is not None:
+        await services.cleanups.run(_abort(services, sink))
+
+
+async def _abort(services: Services, sink: UploadSink) -> None:
     try:
         await sink.writer.abort()
-    except Exception as exc:
+        await _forget_pending(services, sink.object_url)
+    except Exception as exc:  # the sweep removes what is left
         logger.warning("upload.abort_failed", error=type(exc).__name__)
+
+
+async def _forget_pending(services: Services, object_url: str) -> None:
+    async with services.database.transaction(SYSTEM) as session:
+        await session.execute(
+            delete(PendingObject).where(PendingObject.object_url == object_url)
+        )
 
 
 async def _delete_quietly(services: Services, object_url: str) -> None:
     try:
         await services.store.delete(object_url)
-    except Exception as exc:
+        await _forget_pending(services, object_url)
+    except Exception as exc:  # the sweep removes what is left
         logger.warning(
             "upload.delete_failed", object_url=object_url, error=type(exc).__name__
         )

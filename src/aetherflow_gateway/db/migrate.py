@@ -19,7 +19,7 @@ def alembic_config(database_url: str) -> Config:
 def upgrade_to_head(database_url: str) -> None:
     """Bring the schema up to date; running it again changes nothing."""
     _ensure_sqlite_folder(database_url)
-    command.upgrade(alembic_config(database_url), "heads")
+    command.upgrade(alembic_config(database_url), "head")
 
 
 def _ensure_sqlite_folder(database_url: str) -> None:

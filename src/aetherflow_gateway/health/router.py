@@ -11,13 +11,14 @@ from typing import Literal
 
 import structlog
 from fastapi import APIRouter, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from aetherflow_gateway.core.dependencies import ServicesDep
 
 logger = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(tags=["health"])
 
 DependencyState = Literal["ok", "unavailable"]
 
@@ -31,14 +32,14 @@ class Readiness(BaseModel):
     checks: dict[str, DependencyState]
 
 
-@router.get("")
+@router.get("/health")
 async def liveness() -> Liveness:
     """The process is up."""
     return Liveness()
 
 
 @router.get(
-    "/ready",
+    "/health/ready",
     responses={503: {"model": Readiness, "description": "A dependency is down"}},
 )
 async def readiness(services: ServicesDep, response: Response) -> Readiness:
@@ -71,3 +72,9 @@ async def _probe(
         )
         return "unavailable"
     return "ok"
+
+
+@router.get("/metrics", include_in_schema=False)
+def prometheus_metrics() -> Response:
+    """This process's metrics in Prometheus's text format."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -15,15 +15,14 @@ delivery is at least once, and consumers use `job_id` as the idempotency key.
 A failed publish is retried with exponential backoff and jitter, and never dropped.
 """
 
-import asyncio
-import contextlib
 import random
 import uuid
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 
+from aetherflow_gateway.core import metrics
 from aetherflow_gateway.db.base import utcnow
 from aetherflow_gateway.db.database import Database
 from aetherflow_gateway.db.scoping import SYSTEM
@@ -94,6 +93,7 @@ async def _publish_one(
         message.next_attempt_at = now + timedelta(
             seconds=backoff_seconds(message.attempts)
         )
+        metrics.OUTBOX_FAILURES.inc()
         logger.warning(
             "outbox.publish_failed",
             job_id=str(message.job_id),
@@ -103,6 +103,7 @@ async def _publish_one(
         return False
 
     message.published_at = now
+    metrics.OUTBOX_PUBLISHED.inc()
     logger.info(
         "outbox.published",
         job_id=str(message.job_id),
@@ -113,20 +114,26 @@ async def _publish_one(
     return True
 
 
-async def run_relay(
-    database: Database,
-    publisher: Publisher,
-    interval_seconds: float,
-    stop: asyncio.Event,
+async def report_backlog(database: Database, stuck_attempts: int) -> None:
+    """Publish the backlog as metrics, and warn about messages that keep failing."""
+    pending = func.count(OutboxMessage.id)
+    stuck = func.count(OutboxMessage.id).filter(
+        OutboxMessage.attempts >= stuck_attempts
+    )
+    statement = select(pending, stuck).where(OutboxMessage.published_at.is_(None))
+    async with database.transaction(SYSTEM) as session:
+        pending_count, stuck_count = (await session.execute(statement)).one()
+
+    metrics.OUTBOX_PENDING.set(pending_count)
+    metrics.OUTBOX_STUCK.set(stuck_count)
+    if stuck_count:
+        logger.warning("outbox.stuck", messages=stuck_count, attempts=stuck_attempts)
+
+
+async def relay_cycle(
+    database: Database, publisher: Publisher, stuck_attempts: int
 ) -> None:
-    """Publish pending messages until `stop` is set; database outages are waited out."""
-    logger.info("relay.started", interval_seconds=interval_seconds)
-    while not stop.is_set():
-        try:
-            while await publish_pending(database, publisher) == BATCH_SIZE:
-                pass
-        except Exception as exc:
-            logger.warning("relay.cycle_failed", error=type(exc).__name__)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
-    logger.info("relay.stopped")
+    """Drain what is due, batch by batch, then report what is left."""
+    while await publish_pending(database, publisher) == BATCH_SIZE:
+        pass
+    await report_backlog(database, stuck_attempts)

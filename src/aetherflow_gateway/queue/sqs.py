@@ -10,11 +10,10 @@ from contextlib import AsyncExitStack, contextmanager
 from typing import Self
 
 import structlog
-from aiobotocore.session import get_session
 from types_aiobotocore_sqs import SQSClient
 from types_aiobotocore_sqs.type_defs import MessageAttributeValueTypeDef
 
-from aetherflow_gateway.core.aws import AWS_ERRORS, aws_client_config
+from aetherflow_gateway.core.aws import AWS_ERRORS, aws_client_config, aws_session
 from aetherflow_gateway.core.settings import Settings
 from aetherflow_gateway.queue.base import QueueUnavailable
 
@@ -33,7 +32,7 @@ class SqsPublisher:
     async def open(cls, settings: Settings, queue_urls: Mapping[str, str]) -> Self:
         """Create the one client, held until `close`, for queues named by URL."""
         exits = AsyncExitStack()
-        client_context = get_session().create_client(
+        client_context = aws_session().create_client(
             "sqs",
             endpoint_url=settings.sqs_endpoint_url,
             config=aws_client_config(settings.dependency_timeout_seconds),

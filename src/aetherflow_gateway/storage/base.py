@@ -6,6 +6,7 @@ becomes visible under its URL) or aborts (nothing is left behind). Backends rais
 a 503.
 """
 
+from datetime import datetime
 from typing import Protocol
 
 
@@ -27,6 +28,14 @@ class ObjectWriter(Protocol):
 
 class ObjectStore(Protocol):
     def writer(self, key: str, content_type: str) -> ObjectWriter: ...
+
+    def url_for(self, key: str) -> str:
+        """The URL a writer for `key` commits to."""
+        ...
+
+    async def abort_stale_writes(self, older_than: datetime) -> int:
+        """Discard writes started before `older_than` and never finished."""
+        ...
 
     async def read(self, url: str) -> bytes:
         """The whole object; for tests and small objects only."""

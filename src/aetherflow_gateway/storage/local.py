@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -47,6 +48,15 @@ class LocalObjectStore:
 
     def writer(self, key: str, content_type: str) -> "LocalObjectWriter":
         return LocalObjectWriter(self.root / checked_key(key))
+
+    def url_for(self, key: str) -> str:
+        return (self.root / checked_key(key)).as_uri()
+
+    async def abort_stale_writes(self, older_than: datetime) -> int:
+        with _translated("sweep"):
+            return await to_thread.run_sync(
+                _remove_stale_temporaries, self.root, older_than
+            )
 
     async def read(self, url: str) -> bytes:
         path = self._own_path(url)
@@ -138,6 +148,17 @@ class LocalObjectWriter:
         except BaseException:
             self._closed = True
             raise
+
+
+def _remove_stale_temporaries(root: Path, older_than: datetime) -> int:
+    # Writers name their temporary files ".<name>.<hex>.tmp" beside the target.
+    cutoff = older_than.timestamp()
+    removed = 0
+    for path in root.rglob(".*.tmp"):
+        if path.is_file() and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _probe_writable(root: Path) -> None:
