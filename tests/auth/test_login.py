@@ -6,8 +6,8 @@ import jwt
 import pytest
 
 from aetherflow_gateway.core.settings import Settings
-from tests.support.problems import assert_problem
 from tests.support.builders import PASSWORD, register, unique_email
+from tests.support.problems import assert_problem
 
 MISSING_FIELDS: dict[str, dict[str, Any]] = {
     "JSON without password": {"json": {"email": "a@example.com"}},
@@ -50,9 +50,19 @@ async def test_login_returns_a_bearer_token_for_the_account(
 
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body.keys() == {"access_token", "token_type", "expires_in"}
+    assert body.keys() == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == settings.access_token_ttl_seconds
+    assert body["refresh_expires_in"] == settings.refresh_token_ttl_seconds
+    assert body["refresh_token"].count(".") == 0, "refresh tokens are opaque"
+    header = jwt.get_unverified_header(body["access_token"])
+    assert header["kid"] == list(settings.hmac_keys)[-1]
     claims = jwt.decode(
         body["access_token"],
         settings.signing_secret,
@@ -63,6 +73,7 @@ async def test_login_returns_a_bearer_token_for_the_account(
     assert claims["sub"] == registered["id"]
     assert claims["department"] == "Finance"
     assert claims["exp"] - claims["iat"] == settings.access_token_ttl_seconds
+    assert claims["token_use"] == "access"
     assert uuid.UUID(claims["jti"])
 
 

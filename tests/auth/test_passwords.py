@@ -1,7 +1,7 @@
 import threading
 
 import pytest
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, Type
 
 from aetherflow_gateway.auth import passwords
 from aetherflow_gateway.auth.passwords import hash_password, verify_password
@@ -84,4 +84,12 @@ class TestUnknownAccounts:
         assert len(checked) == 1
         assert checked[0].startswith("$argon2id$")
         # Same parameters as a real hash, so the dummy check takes as long.
-        assert not PasswordHasher().check_needs_rehash(checked[0])
+        assert not passwords._hasher.check_needs_rehash(checked[0])
+
+
+def test_production_parameters_meet_owasp_minimums() -> None:
+    parameters = passwords.PARAMETERS
+
+    assert parameters.type is Type.ID
+    assert parameters.memory_cost >= 19 * 1024
+    assert parameters.time_cost >= 2

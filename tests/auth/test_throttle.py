@@ -6,8 +6,8 @@ import pytest
 
 from aetherflow_gateway.auth.throttle import ADDRESS_ALLOWANCE_FACTOR, LoginThrottle
 from aetherflow_gateway.core.settings import Settings
-from tests.support.problems import assert_problem
 from tests.support.builders import PASSWORD, register, unique_email
+from tests.support.problems import assert_problem
 from tests.support.running import client_for, running_app
 
 # A small allowance keeps the number of (slow, hashed) failed logins down.
@@ -115,40 +115,49 @@ class TestLoginThrottle:
 
     async def test_an_address_is_allowed_more_failures_than_an_account(self) -> None:
         throttle = LoginThrottle(attempts=1, window_seconds=60)
-        for index in range(ADDRESS_ALLOWANCE_FACTOR):
-            await throttle.record_failure(f"account-{index}", "10.0.0.1")
+        for _ in range(ADDRESS_ALLOWANCE_FACTOR):
+            await throttle.record_failure("10.0.0.1")
 
-        from_same_address = await throttle.retry_after("fresh-account", "10.0.0.1")
-        from_elsewhere = await throttle.retry_after("fresh-account", "10.0.0.2")
+        from_same_address = await throttle.admit("fresh-account", "10.0.0.1")
+        from_elsewhere = await throttle.admit("fresh-account", "10.0.0.2")
 
         assert from_same_address is not None
         assert from_elsewhere is None
 
     async def test_an_address_below_its_allowance_is_not_blocked(self) -> None:
         throttle = LoginThrottle(attempts=1, window_seconds=60)
-        for index in range(ADDRESS_ALLOWANCE_FACTOR - 1):
-            await throttle.record_failure(f"account-{index}", "10.0.0.1")
+        for _ in range(ADDRESS_ALLOWANCE_FACTOR - 1):
+            await throttle.record_failure("10.0.0.1")
 
-        wait = await throttle.retry_after("fresh-account", "10.0.0.1")
+        wait = await throttle.admit("fresh-account", "10.0.0.1")
 
         assert wait is None
 
     async def test_a_success_clears_the_account_but_not_the_address(self) -> None:
         throttle = LoginThrottle(attempts=1, window_seconds=60)
-        for index in range(ADDRESS_ALLOWANCE_FACTOR):
-            await throttle.record_failure(f"account-{index}", "10.0.0.1")
+        assert await throttle.admit("account-0", "10.0.0.9") is None
+        for _ in range(ADDRESS_ALLOWANCE_FACTOR):
+            await throttle.record_failure("10.0.0.1")
 
         await throttle.record_success("account-0")
 
-        assert await throttle.retry_after("account-0", "10.0.0.2") is None
-        assert await throttle.retry_after("account-0", "10.0.0.1") is not None
+        assert await throttle.admit("account-0", "10.0.0.2") is None
+        assert await throttle.admit("account-1", "10.0.0.1") is not None
+
+    async def test_each_admitted_attempt_takes_a_slot_of_the_account(self) -> None:
+        throttle = LoginThrottle(attempts=2, window_seconds=60)
+
+        answers = [await throttle.admit("account", f"10.0.0.{n}") for n in range(3)]
+
+        assert answers[:2] == [None, None]
+        assert answers[2] is not None
 
     async def test_the_wait_never_exceeds_the_window(self) -> None:
         throttle = LoginThrottle(attempts=2, window_seconds=30)
-        await throttle.record_failure("account", "10.0.0.1")
-        await throttle.record_failure("account", "10.0.0.1")
+        await throttle.admit("account", "10.0.0.1")
+        await throttle.admit("account", "10.0.0.1")
 
-        wait = await throttle.retry_after("account", "10.0.0.9")
+        wait = await throttle.admit("account", "10.0.0.9")
 
         assert wait is not None
         assert 1 <= wait <= 31

@@ -3,7 +3,6 @@
 import base64
 import json
 import time
-import uuid
 from typing import Any
 
 import httpx
@@ -12,49 +11,31 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from aetherflow_gateway.core.settings import Settings
-from tests.support.problems import assert_problem
 from tests.support.builders import account
+from tests.support.problems import assert_problem
+from tests.support.tokens import assert_unauthenticated, bearer, claims
 
 PROTECTED = "/jobs"
 OTHER_KEY = "another-secret-that-is-also-long-enough-for-any-hmac-0123456789"
-REQUIRED_CLAIMS = ("sub", "department", "iat", "exp", "iss", "aud", "jti")
-
-
-def claims(settings: Settings, **changes: Any) -> dict[str, Any]:
-    """A complete, valid claim set; `changes` override or (with None) remove claims."""
-    now = int(time.time())
-    payload: dict[str, Any] = {
-        "sub": str(uuid.uuid4()),
-        "department": "Sales",
-        "iat": now,
-        "exp": now + 300,
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "jti": uuid.uuid4().hex,
-    }
-    payload.update(changes)
-    return {name: value for name, value in payload.items() if value is not None}
+REQUIRED_CLAIMS = ("sub", "department", "iat", "exp", "iss", "aud", "jti", "token_use")
 
 
 def signed(
     settings: Settings, payload: dict[str, Any], algorithm: str = "HS256"
 ) -> str:
-    return jwt.encode(payload, settings.signing_secret, algorithm=algorithm)
+    """Signed with the gateway's signing key, naming it as the gateway does."""
+    kid, secret = list(settings.hmac_keys.items())[-1]
+    return jwt.encode(payload, secret, algorithm=algorithm, headers={"kid": kid})
+
+
+def gateway_kid(settings: Settings) -> dict[str, str]:
+    """A header naming the gateway's own key, so only the signature can be wrong."""
+    return {"kid": list(settings.hmac_keys)[-1]}
 
 
 def segment(data: dict[str, Any]) -> str:
     encoded = base64.urlsafe_b64encode(json.dumps(data).encode())
     return encoded.rstrip(b"=").decode()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_unauthenticated(response: httpx.Response) -> None:
-    problem = assert_problem(response, 401)
-    assert problem["type"].endswith("/unauthenticated")
-    assert response.headers["www-authenticate"] == "Bearer"
 
 
 async def test_a_token_issued_at_login_opens_protected_routes(
@@ -115,7 +96,8 @@ async def test_an_unsigned_token_is_rejected_however_alg_none_is_spelled(
     body = segment(claims(settings))
     for alg in ("none", "None", "NONE", "nOnE"):
         with subtests.test(alg=alg):
-            token = f"{segment({'alg': alg, 'typ': 'JWT'})}.{body}."
+            header = {"alg": alg, "typ": "JWT", **gateway_kid(settings)}
+            token = f"{segment(header)}.{body}."
 
             response = await client.get(PROTECTED, headers=bearer(token))
 
@@ -135,7 +117,9 @@ async def test_a_token_without_its_signature_is_rejected(
 async def test_a_token_signed_with_another_key_is_rejected(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    token = jwt.encode(claims(settings), OTHER_KEY, algorithm="HS256")
+    token = jwt.encode(
+        claims(settings), OTHER_KEY, algorithm="HS256", headers=gateway_kid(settings)
+    )
 
     response = await client.get(PROTECTED, headers=bearer(token))
 
@@ -173,7 +157,9 @@ async def test_an_asymmetric_algorithm_is_refused(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
     private_key = ec.generate_private_key(ec.SECP256R1())
-    token = jwt.encode(claims(settings), private_key, algorithm="ES256")
+    token = jwt.encode(
+        claims(settings), private_key, algorithm="ES256", headers=gateway_kid(settings)
+    )
 
     response = await client.get(PROTECTED, headers=bearer(token))
 

@@ -12,8 +12,8 @@ import structlog
 
 from aetherflow_gateway.core.logging import configure_logging
 from aetherflow_gateway.core.settings import Settings
-from tests.support.problems import assert_problem
 from tests.support.builders import PASSWORD, account
+from tests.support.problems import assert_problem
 
 # The loggers whose handlers or levels `configure_logging` changes.
 TOUCHED_LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "botocore")

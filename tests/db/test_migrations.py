@@ -2,9 +2,11 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from aetherflow_gateway.db.migrate import alembic_config
 from aetherflow_gateway.db.models import Base
 
 
@@ -22,3 +24,10 @@ async def test_migrated_postgres_schema_matches_the_models(postgres_url: str) ->
         await engine.dispose()
 
     assert differences == []
+
+
+def test_migrations_form_one_line() -> None:
+    """Two heads would make `migrate` apply them in an order nobody chose."""
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+    assert len(scripts.get_heads()) == 1

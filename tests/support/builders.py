@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import httpx
 
-PASSWORD = "correct horse battery staple"
+PASSWORD = "amber lattice quietly folds forty kites"
 
 
 @dataclass(frozen=True)

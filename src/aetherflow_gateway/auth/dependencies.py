@@ -2,7 +2,8 @@
 
 Handlers that take `CurrentUser` cannot run without a valid token, and pass the
 caller on to services, which open their transaction in the caller's department
-(see `aetherflow_gateway.db.scoping`).
+(see `aetherflow_gateway.db.scoping`). `CurrentAdmin` also requires the account,
+read from the database at that moment, to be an active admin of that department.
 """
 
 from typing import Annotated, Any
@@ -15,6 +16,7 @@ from aetherflow_gateway.core.dependencies import ServicesDep
 from aetherflow_gateway.core.errors import Forbidden, Unauthenticated, problem_schema
 from aetherflow_gateway.core.request_context import current_request
 from aetherflow_gateway.core.settings import Settings
+from aetherflow_gateway.users.service import require_admin
 
 bearer_scheme = OAuth2PasswordBearer(tokenUrl="/auth/login", auto_error=False)
 
@@ -37,8 +39,20 @@ def get_caller(
 
 
 CurrentUser = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_admin(caller: CurrentUser, services: ServicesDep) -> Caller:
+    await require_admin(services.database, caller)
+    return caller
+
+
+CurrentAdmin = Annotated[Caller, Depends(get_admin)]
 UNAUTHENTICATED: dict[int | str, dict[str, Any]] = {
     401: problem_schema("Missing, invalid or expired token")
+}
+ADMIN_ONLY: dict[int | str, dict[str, Any]] = {
+    **UNAUTHENTICATED,
+    403: problem_schema("Not an admin of your department"),
 }
 
 

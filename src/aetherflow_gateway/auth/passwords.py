@@ -6,10 +6,13 @@ same time as a wrong password and the two cannot be told apart.
 """
 
 from anyio import to_thread
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# RFC 9106's second recommendation (64 MiB, 3 passes, 4 lanes), argon2-cffi's
+# default; above OWASP's minimum of 19 MiB and 2 passes.
+PARAMETERS = profiles.RFC_9106_LOW_MEMORY
+_hasher = PasswordHasher.from_parameters(PARAMETERS)
 _DUMMY_HASH = _hasher.hash("aetherflow-dummy-password-for-unknown-emails")
 
 

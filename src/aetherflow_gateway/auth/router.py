@@ -1,12 +1,23 @@
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from aetherflow_gateway.auth import service
+from aetherflow_gateway.auth import refresh, service
+from aetherflow_gateway.auth.dependencies import (
+    ADMIN_ONLY,
+    UNAUTHENTICATED,
+    CurrentAdmin,
+    CurrentUser,
+)
 from aetherflow_gateway.auth.schemas import (
+    InviteOut,
+    InviteRequest,
+    JwksOut,
     LoginRequest,
+    LogoutRequest,
+    RefreshRequest,
     RegisterRequest,
     TokenOut,
     UserOut,
@@ -18,6 +29,7 @@ from aetherflow_gateway.core.errors import (
 )
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+jwks_router = APIRouter(tags=["auth"])
 
 _LOGIN_BODY: dict[str, Any] = {
     "requestBody": {
@@ -65,12 +77,13 @@ async def login_credentials(request: Request) -> LoginRequest:
     "/register",
     status_code=status.HTTP_201_CREATED,
     responses={
+        403: problem_schema("Registration closed, or the invite is missing or bad"),
         409: problem_schema("The email is already registered"),
         422: problem_schema("Bad email, weak password or unknown department"),
     },
 )
 async def register(body: RegisterRequest, services: ServicesDep) -> UserOut:
-    """Register a user in a department."""
+    """Register a user, in the invite's department or (when open) the one named."""
     user = await service.register(services, body)
     return UserOut.model_validate(user)
 
@@ -82,6 +95,7 @@ async def register(body: RegisterRequest, services: ServicesDep) -> UserOut:
         401: problem_schema("Unknown email or wrong password"),
         422: problem_schema("Missing fields"),
         429: problem_schema("Too many failed logins"),
+        503: problem_schema("The login throttle's store is unavailable"),
     },
 )
 async def login(
@@ -89,7 +103,67 @@ async def login(
     request: Request,
     services: ServicesDep,
 ) -> TokenOut:
-    """Exchange an email and password for an access token."""
+    """Exchange an email and password for an access token and a refresh token."""
     address = request.client.host if request.client else "unknown"
-    token = await service.login(services, credentials, address)
-    return TokenOut(access_token=token.value, expires_in=token.expires_in)
+    return _token_out(await service.login(services, credentials, address))
+
+
+@router.post(
+    "/refresh",
+    responses={
+        401: problem_schema("Unknown, used, revoked or expired refresh token"),
+        422: problem_schema("Missing refresh_token"),
+    },
+)
+async def refresh_tokens(body: RefreshRequest, services: ServicesDep) -> TokenOut:
+    """Exchange a refresh token for a new pair; the one presented is retired."""
+    return _token_out(await refresh.exchange(services, body.refresh_token))
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={**UNAUTHENTICATED, 422: problem_schema("Malformed body")},
+)
+async def logout(
+    caller: CurrentUser,
+    services: ServicesDep,
+    body: Annotated[LogoutRequest | None, Body()] = None,
+) -> None:
+    """End your sessions: the refresh token's family, or all of them without one."""
+    presented = body.refresh_token if body else None
+    await service.logout(services, caller, presented)
+
+
+@router.post(
+    "/invites",
+    status_code=status.HTTP_201_CREATED,
+    responses={**ADMIN_ONLY, 422: problem_schema("Unknown role or bad lifetime")},
+)
+async def create_invite(
+    body: InviteRequest, admin: CurrentAdmin, services: ServicesDep
+) -> InviteOut:
+    """Create a single-use invite into your department (admins only)."""
+    issued = await service.invite(services, admin, body)
+    return InviteOut(
+        code=issued.code,
+        department=issued.department,
+        role=issued.role,
+        expires_at=issued.expires_at,
+    )
+
+
+@jwks_router.get("/.well-known/jwks.json")
+async def jwks(services: ServicesDep) -> JwksOut:
+    """The public keys that verify access tokens (empty when HS256 signs them)."""
+    return JwksOut(keys=services.tokens.keys.public_jwks())
+
+
+def _token_out(pair: refresh.TokenPair) -> TokenOut:
+    return TokenOut(
+        access_token=pair.access.value,
+        expires_in=pair.access.expires_in,
+        refresh_token=pair.refresh_token,
+        refresh_expires_in=pair.refresh_expires_in,
+    )

@@ -19,6 +19,7 @@ class RequestContext:
     request_id: str
     user_id: str | None = None
     department: str | None = None
+    client_address: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
 

@@ -8,7 +8,7 @@ from aetherflow_gateway.auth.tokens import Caller
 from aetherflow_gateway.core.errors import NotFound
 from aetherflow_gateway.datasets.models import Dataset
 from aetherflow_gateway.db.database import Database
-from aetherflow_gateway.db.pagination import encode_cursor, newest_first
+from aetherflow_gateway.db.pagination import newest_first, page_of
 from aetherflow_gateway.db.scoping import department_scope
 
 
@@ -21,10 +21,7 @@ async def list_datasets(
     async with database.transaction(department_scope(caller.department)) as session:
         datasets = list((await session.execute(statement)).scalars())
 
-    if len(datasets) <= limit:
-        return datasets, None
-    last = datasets[limit - 1]
-    return datasets[:limit], encode_cursor(last.created_at, last.id)
+    return page_of(datasets, limit)
 
 
 async def get_dataset(

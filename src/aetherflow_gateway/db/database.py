@@ -2,7 +2,8 @@
 
 Services receive a session from `Database.transaction(scope)`; they add and flush
 but never commit. The block commits when it ends without an error and rolls back
-otherwise, so one unit of work is one transaction.
+otherwise, so one unit of work is one transaction. On PostgreSQL each one also
+declares its scope to the row-level security policies (see `db.row_security`).
 """
 
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from aetherflow_gateway.db.row_security import declare_scope
 from aetherflow_gateway.db.scoping import SCOPE_KEY, Scope
 
 
@@ -27,11 +29,14 @@ class Database:
         self.url = make_url(url)
         self.engine = _create_engine(url, timeout_seconds)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._row_security = self.url.get_backend_name() == "postgresql"
 
     @asynccontextmanager
     async def transaction(self, scope: Scope) -> AsyncIterator[AsyncSession]:
         async with self._sessions() as session, session.begin():
             session.info[SCOPE_KEY] = scope
+            if self._row_security:
+                await declare_scope(session, scope)
             yield session
 
     async def ping(self) -> None:

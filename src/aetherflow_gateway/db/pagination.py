@@ -10,7 +10,7 @@ import binascii
 import json
 import uuid
 from datetime import datetime
-from typing import TypeVarTuple
+from typing import Protocol, TypeVar, TypeVarTuple
 
 from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute
@@ -21,6 +21,17 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
 Row = TypeVarTuple("Row")
+
+
+class Keyed(Protocol):
+    @property
+    def created_at(self) -> datetime: ...
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+
+Item = TypeVar("Item", bound=Keyed)
 
 
 def encode_cursor(created_at: datetime, row_id: uuid.UUID) -> str:
@@ -55,3 +66,11 @@ def newest_first(
             or_(created_at < after_at, and_(created_at == after_at, row_id < after_id))
         )
     return statement.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
+
+
+def page_of(rows: list[Item], limit: int) -> tuple[list[Item], str | None]:
+    """The first `limit` rows of a `newest_first` query, and the next page's cursor."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last.created_at, last.id)

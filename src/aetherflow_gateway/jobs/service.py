@@ -8,7 +8,7 @@ from sqlalchemy import select
 from aetherflow_gateway.auth.tokens import Caller
 from aetherflow_gateway.core.errors import NotFound
 from aetherflow_gateway.db.database import Database
-from aetherflow_gateway.db.pagination import encode_cursor, newest_first
+from aetherflow_gateway.db.pagination import newest_first, page_of
 from aetherflow_gateway.db.scoping import department_scope
 from aetherflow_gateway.jobs.models import Job, JobStatus, JobType
 
@@ -39,10 +39,7 @@ async def list_jobs(
     async with database.transaction(department_scope(caller.department)) as session:
         jobs = list((await session.execute(statement)).scalars())
 
-    if len(jobs) <= limit:
-        return jobs, None
-    last = jobs[limit - 1]
-    return jobs[:limit], encode_cursor(last.created_at, last.id)
+    return page_of(jobs, limit)
 
 
 async def get_job(database: Database, caller: Caller, job_id: uuid.UUID) -> Job:

@@ -3,10 +3,13 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from aetherflow_gateway.db.models import Base
+
+SYSTEM_SCOPE = text("SELECT set_config('aetherflow.scope', 'system', true)")
 
 
 def _run(connection: Connection) -> None:
@@ -17,6 +20,10 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # A data migration run by a role that row security binds (the tables'
+            # owner, under FORCE) must still see every department's rows.
+            connection.execute(SYSTEM_SCOPE)
         context.run_migrations()
 
 
