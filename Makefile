@@ -35,6 +35,13 @@ services:
 	@for i in 1 2 3 4 5 6 7 8 9 10; do \
 		pg_isready -q -h 127.0.0.1 -p 5432 && exit 0; sleep 1; done; \
 		echo "PostgreSQL is not reachable on 127.0.0.1:5432" >&2; exit 1
+	@# Redis, for the tests of login throttling shared between replicas.
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 \
+			--save "" --appendonly no
+	@for i in 1 2 3 4 5 6 7 8 9 10; do \
+		redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && exit 0; sleep 1; done; \
+		echo "Redis is not reachable on 127.0.0.1:6379" >&2; exit 1
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench

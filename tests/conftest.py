@@ -14,8 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 
+from aetherflow_gateway.auth import passwords
 from aetherflow_gateway.core.settings import Settings
 from aetherflow_gateway.db.migrate import upgrade_to_head
 from tests.support import postgres
@@ -33,12 +35,41 @@ from tests.support.running import client_for, running_app
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its cheapest parameters, for the hundreds of accounts tests make.
+
+    Still the real hashing code, with the unknown-email dummy hash made alike;
+    `test_passwords` checks the production parameters, and the gateway processes
+    some tests start hash at full cost.
+    """
+    hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(passwords, "_hasher", hasher)
+        patch.setattr(passwords, "_DUMMY_HASH", hasher.hash("dummy"))
+        yield
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    url = postgres.create_database()
-    upgrade_to_head(url)
-    yield url
-    postgres.drop_database(url)
+def postgres_database() -> Iterator[postgres.SessionDatabase]:
+    """Migrated by the admin; the gateway gets a role that row security binds."""
+    admin_url = postgres.create_database()
+    upgrade_to_head(admin_url)
+    database = postgres.create_app_role(admin_url)
+    yield database
+    postgres.drop_database(admin_url)
+    postgres.drop_role(database.app_role)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_database: postgres.SessionDatabase) -> str:
+    """The URL the gateway connects with: the non-superuser app role."""
+    return postgres_database.app_url
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url(postgres_database: postgres.SessionDatabase) -> str:
+    return postgres_database.admin_url
 
 
 # Fixtures shared with every test module through this conftest.
@@ -80,6 +111,8 @@ async def aws_settings(
         ml_queue_url=aws_resources["ml"],
         sqs_endpoint_url=moto_server.url,
         jwt_secret=TEST_SECRET,
+        # Production defaults to invite-only; the API tests register freely.
+        registration="open",
         relay_in_serve=False,
         dependency_timeout_seconds=2.0,
     )

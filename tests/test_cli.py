@@ -1,70 +1,26 @@
 """The `aetherflow-gateway` command as an operator runs it: real processes."""
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.moto_server import free_port
+from tests.support import processes
 
-COMMAND = [sys.executable, "-m", "aetherflow_gateway.cli"]
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("AETHERFLOW_")}
-
-
-def run(
-    args: list[str], cwd: Path, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*COMMAND, *args],
-        cwd=cwd,
-        env=env or clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+run = processes.run_command
+clean_env = processes.clean_env
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """`migrate` then `serve` on the embedded default, in an empty folder."""
     assert run(["migrate"], tmp_path).returncode == 0
-    port = free_port()
-    process = subprocess.Popen(
-        [*COMMAND, "serve", "--port", str(port)],
-        cwd=tmp_path,
-        env=clean_env(),
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    _wait_until_up(url)
-    yield url, process
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def _wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/health", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise AssertionError("the gateway did not start")
+    with processes.serving(tmp_path, clean_env()) as gateway:
+        yield gateway.url, gateway.process
 
 
 def test_migrate_is_idempotent(tmp_path: Path) -> None:
@@ -118,7 +74,7 @@ def test_bad_setting_stops_start_up_with_one_line_naming_it(tmp_path: Path) -> N
 def test_relay_runs_until_terminated(tmp_path: Path) -> None:
     assert run(["migrate"], tmp_path).returncode == 0
     process = subprocess.Popen(
-        [*COMMAND, "relay"],
+        [*processes.COMMAND, "relay"],
         cwd=tmp_path,
         env=clean_env(),
         stderr=subprocess.PIPE,
@@ -135,3 +91,27 @@ def test_relay_runs_until_terminated(tmp_path: Path) -> None:
     assert "relay.started" in events
     assert process.returncode == 0
     assert json.loads(stderr.splitlines()[-1])["event"] == "relay.stopped"
+
+
+@pytest.mark.parametrize(
+    ("trusted_proxies", "seen_address"),
+    [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.7"), ("10.0.0.0/8", "127.0.0.1")],
+    ids=["no proxy trusted", "the peer is trusted", "another proxy is trusted"],
+)
+def test_forwarded_address_is_believed_only_from_a_trusted_proxy(
+    tmp_path: Path, trusted_proxies: str, seen_address: str
+) -> None:
+    assert run(["migrate"], tmp_path).returncode == 0
+    env = clean_env(trusted_proxies=trusted_proxies)
+
+    with processes.serving(tmp_path, env) as gateway:
+        httpx.post(
+            f"{gateway.url}/auth/login",
+            json={"email": "nobody@example.com", "password": "wrong password"},
+            headers={"X-Forwarded-For": "203.0.113.7"},
+        )
+        logs = gateway.stop()
+
+    events = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    [failed] = [e for e in events if e.get("audit_event") == "login.failed"]
+    assert failed["ip"] == seen_address

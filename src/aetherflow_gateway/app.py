@@ -10,18 +10,28 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from aetherflow_gateway import __version__
+from aetherflow_gateway.audit.handlers import register_audit_handlers
+from aetherflow_gateway.auth.router import jwks_router
 from aetherflow_gateway.auth.router import router as auth_router
+from aetherflow_gateway.background import run_background
+from aetherflow_gateway.core.body_limit import BodyLimitMiddleware
+from aetherflow_gateway.core.cors import add_cors
 from aetherflow_gateway.core.errors import register_error_handlers
 from aetherflow_gateway.core.middleware import RequestLogMiddleware
+from aetherflow_gateway.core.openapi import declare_problem_responses
+from aetherflow_gateway.core.security_headers import SecurityHeadersMiddleware
 from aetherflow_gateway.core.services import Services, open_services
 from aetherflow_gateway.core.settings import Settings
 from aetherflow_gateway.dashboards.router import router as dashboards_router
 from aetherflow_gateway.datasets.router import router as datasets_router
 from aetherflow_gateway.health.router import router as health_router
 from aetherflow_gateway.jobs.router import router as jobs_router
-from aetherflow_gateway.outbox.relay import run_relay
+from aetherflow_gateway.users.router import router as users_router
 
 logger = structlog.get_logger(__name__)
+
+# Routes that stream their body under their own size limit, not the JSON one.
+STREAMED_BODY_PATHS = ("/datasets/upload",)
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -38,23 +48,45 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 
 def create_app(settings: Settings) -> FastAPI:
+    docs = settings.docs_enabled
     app = FastAPI(
         title="AetherFlow API Gateway",
         version=__version__,
         lifespan=_lifespan(settings),
+        # Without them, each of these paths answers 404.
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
     for router in (
         auth_router,
+        users_router,
         datasets_router,
         jobs_router,
         dashboards_router,
         health_router,
+        jwks_router,
     ):
         app.include_router(router)
     register_error_handlers(app)
-    app.add_middleware(RequestLogMiddleware)
+    register_audit_handlers(app)
+    _add_middleware(app, settings)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _add_middleware(app: FastAPI, settings: Settings) -> None:
+    # The last one added runs first: security headers wrap everything, even the
+    # request log's last-resort 500, and bodies are bounded inside the log so
+    # that a refusal carries its request id.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_json_body_bytes,
+        exempt_paths=STREAMED_BODY_PATHS,
+    )
+    add_cors(app, settings)
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
 
 
 def _lifespan(settings: Settings) -> Any:
@@ -75,14 +107,7 @@ def _lifespan(settings: Settings) -> Any:
 @asynccontextmanager
 async def _relay_task(services: Services) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    task = asyncio.create_task(
-        run_relay(
-            services.database,
-            services.publisher,
-            services.settings.relay_interval_seconds,
-            stop,
-        )
-    )
+    task = asyncio.create_task(run_background(services, stop))
     try:
         yield
     finally:
@@ -98,5 +123,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
             PROBLEM_SCHEMA
         )
+        declare_problem_responses(schema)
         app.openapi_schema = schema
     return app.openapi_schema

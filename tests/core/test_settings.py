@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import pytest
@@ -8,13 +7,7 @@ from aetherflow_gateway.core.settings import ConfigurationError, Settings, load_
 SECRET = "s" * 32
 
 
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No AETHERFLOW_* variable or .env file of the developer's leaks in."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("AETHERFLOW_"):
-            monkeypatch.delenv(name)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def test_embedded_default_needs_no_setting() -> None:
@@ -85,6 +78,7 @@ def test_short_secret_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
         ("AETHERFLOW_S3_ENDPOINT_URL", "localhost:9000"),
         ("AETHERFLOW_MAX_UPLOAD_BYTES", "-1"),
         ("AETHERFLOW_DEPARTMENTS", "Sales,sales"),
+        ("AETHERFLOW_TRUSTED_PROXIES", "10.0.0.1,proxy.internal"),
     ],
 )
 def test_malformed_setting_is_named_in_one_line(
@@ -121,3 +115,96 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("AETHERFLOW_MAX_UPLOAD_BYTES=1234\n")
 
     assert load_settings().max_upload_bytes == 1234
+
+
+class TestSigningKeys:
+    KEY_A = "a" * 32
+    KEY_B = "b" * 40
+
+    def test_a_key_set_is_read_as_json_and_the_last_key_signs(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        keys = f'{{"2026-01": "{self.KEY_A}", "2026-06": "{self.KEY_B}"}}'
+        monkeypatch.setenv("AETHERFLOW_JWT_KEYS", keys)
+        monkeypatch.setenv("AETHERFLOW_STORAGE_URL", "s3://datasets/raw")
+
+        settings = load_settings()
+
+        assert settings.hmac_keys == {"2026-01": self.KEY_A, "2026-06": self.KEY_B}
+        assert list(settings.hmac_keys)[-1] == "2026-06"
+
+    def test_a_json_list_of_keys_gets_derived_kids(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AETHERFLOW_JWT_KEYS", f'["{self.KEY_A}", "{self.KEY_B}"]')
+
+        kids = list(load_settings().hmac_keys)
+
+        assert len(kids) == 2
+        assert all(kid.startswith("k-") for kid in kids)
+        assert self.KEY_A not in kids[0]
+
+    def test_the_single_secret_stays_valid_as_the_oldest_key(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AETHERFLOW_JWT_SECRET", SECRET)
+        monkeypatch.setenv("AETHERFLOW_JWT_KEYS", f'{{"new": "{self.KEY_B}"}}')
+
+        keys = load_settings().hmac_keys
+
+        assert list(keys.values()) == [SECRET, self.KEY_B]
+
+    @pytest.mark.parametrize(
+        ("variable", "value", "message"),
+        [
+            ("AETHERFLOW_JWT_KEYS", '{"k1": "too-short"}', "at least 32 bytes"),
+            ("AETHERFLOW_JWT_KEYS", '["too-short"]', "at least 32 bytes"),
+            ("AETHERFLOW_JWT_KEYS", '{"../k1": "' + "x" * 32 + '"}', "key ids"),
+            ("AETHERFLOW_JWT_KEYS", "{not json", "AETHERFLOW_JWT_KEYS"),
+            ("AETHERFLOW_JWT_SIGNING_KID", "nope", "not a configured key id"),
+            ("AETHERFLOW_JWT_ALGORITHM", "HS512", "AETHERFLOW_JWT_ALGORITHM"),
+            ("AETHERFLOW_JWT_ALGORITHM", "EdDSA", "AETHERFLOW_JWT_PRIVATE_KEY_FILE"),
+            ("AETHERFLOW_REDIS_URL", "http://cache:6379", "AETHERFLOW_REDIS_URL"),
+            ("AETHERFLOW_REGISTRATION", "sometimes", "AETHERFLOW_REGISTRATION"),
+        ],
+    )
+    def test_an_unusable_key_setting_stops_start_up_in_one_line(
+        self, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, message: str
+    ) -> None:
+        monkeypatch.setenv("AETHERFLOW_JWT_SECRET", SECRET)
+        monkeypatch.setenv(variable, value)
+
+        with pytest.raises(ConfigurationError, match=message) as raised:
+            load_settings()
+
+        assert "\n" not in str(raised.value)
+        assert "too-short" not in str(raised.value)
+
+
+class TestAccountSettings:
+    def test_access_tokens_live_fifteen_minutes_by_default(self) -> None:
+        assert load_settings().access_token_ttl_seconds == 900
+
+    def test_registration_is_open_on_one_machine(self) -> None:
+        assert load_settings().registration_mode == "open"
+
+    def test_registration_is_by_invite_in_production_unless_configured(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AETHERFLOW_JWT_SECRET", SECRET)
+        monkeypatch.setenv("AETHERFLOW_DATABASE_URL", "postgresql://db.internal/gw")
+        by_default = load_settings().registration_mode
+        monkeypatch.setenv("AETHERFLOW_REGISTRATION", "open")
+
+        configured = load_settings().registration_mode
+
+        assert by_default == "invite"
+        assert configured == "open"
+
+    def test_redis_counts_as_a_production_backend(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("AETHERFLOW_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+        with pytest.raises(ConfigurationError, match="AETHERFLOW_JWT_SECRET"):
+            load_settings()

@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from aetherflow_gateway.core.settings import Settings
+from aetherflow_gateway.datasets.form_stream import MAX_FIELD_BYTES, MAX_FIELDS
 from tests.support.builders import Account, account, csv_file, raw_multipart, upload
 from tests.support.inspect_stores import queued_messages, row_counts, stored_objects
 from tests.support.running import client_for, running_app, services_of
@@ -122,6 +123,50 @@ async def test_two_files_are_unprocessable(
 
     assert response.status_code == 422
     await assert_nothing_kept(app, settings)
+
+
+def note_field(number: int, value: bytes = b"x") -> tuple[bytes, bytes]:
+    return (f'Content-Disposition: form-data; name="note{number}"'.encode(), value)
+
+
+FILE_PART = (
+    b'Content-Disposition: form-data; name="file"; filename="a.csv"',
+    csv_file(),
+)
+OVERSIZED_FORMS = {
+    "too many fields": [*(note_field(n) for n in range(MAX_FIELDS + 1)), FILE_PART],
+    "a field too large": [note_field(0, b"x" * (MAX_FIELD_BYTES + 1)), FILE_PART],
+}
+
+
+@pytest.mark.parametrize("case", OVERSIZED_FORMS)
+async def test_form_over_its_field_limits_is_a_bad_request(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings, case: str
+) -> None:
+    analyst = await account(client, "Sales")
+    body, headers = raw_multipart(OVERSIZED_FORMS[case])
+
+    response = await client.post(
+        "/datasets/upload", content=body, headers={**analyst.headers, **headers}
+    )
+
+    assert response.status_code == 400, response.text
+    assert "at most" in response.json()["detail"]
+    await assert_nothing_kept(app, settings)
+
+
+async def test_form_at_its_field_limits_is_accepted(
+    client: httpx.AsyncClient,
+) -> None:
+    analyst = await account(client, "Sales")
+    notes = [note_field(n, b"x" * MAX_FIELD_BYTES) for n in range(MAX_FIELDS)]
+    body, headers = raw_multipart([*notes, FILE_PART])
+
+    response = await client.post(
+        "/datasets/upload", content=body, headers={**analyst.headers, **headers}
+    )
+
+    assert response.status_code == 202, response.text
 
 
 async def test_truncated_multipart_body_is_a_bad_request(

@@ -9,6 +9,7 @@ import time
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from aetherflow_gateway.core import metrics
 from aetherflow_gateway.core.errors import internal_error_response
 from aetherflow_gateway.core.request_context import start_request
 
@@ -28,6 +29,7 @@ class RequestLogMiddleware:
 
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER)
         context = start_request(incoming.decode("latin-1") if incoming else None)
+        context.client_address = _client_address(scope)
         started = time.perf_counter()
         status_code_sent: int | None = None
 
@@ -53,15 +55,25 @@ class RequestLogMiddleware:
             if status_code_sent is None:
                 await internal_error_response()(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
+            path = getattr(scope.get("route"), "path", None) or "<unmatched>"
+            seconds = time.perf_counter() - started
+            status = status_code_sent or 500
+            metrics.REQUESTS.labels(scope["method"], path, str(status)).inc()
+            metrics.REQUEST_SECONDS.labels(scope["method"], path).observe(seconds)
             logger.info(
                 "request.finished",
                 request_id=context.request_id,
                 user_id=context.user_id,
                 department=context.department,
                 method=scope["method"],
-                path=getattr(route, "path", None) or "<unmatched>",
-                status_code=status_code_sent or 500,
-                latency_ms=round((time.perf_counter() - started) * 1000, 2),
+                path=path,
+                status_code=status,
+                latency_ms=round(seconds * 1000, 2),
                 **context.extra,
             )
+
+
+def _client_address(scope: Scope) -> str | None:
+    # The peer, or the client a trusted proxy named (see AETHERFLOW_TRUSTED_PROXIES).
+    client = scope.get("client")
+    return str(client[0]) if client else None

@@ -7,10 +7,14 @@ production backend is configured (a non-SQLite database, S3 or SQS), every setti
 must be explicit and sound, and a bad one stops start-up naming its variable.
 """
 
+import hashlib
+import ipaddress
+import json
+import re
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 import structlog
@@ -26,6 +30,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 logger = structlog.get_logger(__name__)
 
 MIN_SECRET_BYTES = 32
+ASYMMETRIC_ALGORITHMS = ("EdDSA", "RS256")
+# A key id is only ever looked up in the configured set; the shape keeps it readable.
+SAFE_KID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ConfigurationError(Exception):
@@ -46,22 +53,45 @@ class Settings(BaseSettings):
     sqs_endpoint_url: str | None = None
 
     jwt_secret: SecretStr | None = None
-    jwt_algorithm: str = "HS256"
+    jwt_keys: Annotated[dict[str, SecretStr], NoDecode] = Field(default_factory=dict)
+    jwt_signing_kid: str | None = None
+    jwt_algorithm: Literal["HS256", "EdDSA", "RS256"] = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_files: Annotated[tuple[Path, ...], NoDecode] = ()
     jwt_issuer: str = "aetherflow-gateway"
     jwt_audience: str = "aetherflow"
-    access_token_ttl_seconds: int = Field(default=3600, ge=60, le=86400)
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    refresh_token_ttl_seconds: int = Field(default=14 * 86400, ge=300, le=90 * 86400)
+
+    registration: Literal["open", "invite", "closed"] | None = None
+    invite_ttl_hours: int = Field(default=72, ge=1, le=720)
 
     departments: Annotated[tuple[str, ...], NoDecode] = ("Sales", "Supply", "Finance")
     max_upload_bytes: int = Field(default=1 << 30, ge=1)
     s3_part_size_bytes: int = Field(default=8 << 20, ge=5 << 20)
+    s3_upload_concurrency: int = Field(default=4, ge=1, le=16)
 
     login_attempts_per_window: int = Field(default=10, ge=1)
     login_window_seconds: int = Field(default=300, ge=1)
+    redis_url: str | None = None
+    redis_key_prefix: str = Field(default="aetherflow", min_length=1, max_length=128)
 
     dependency_timeout_seconds: float = Field(default=5.0, gt=0)
     relay_interval_seconds: float = Field(default=2.0, gt=0)
     relay_in_serve: bool = True
+    sweep_interval_seconds: float = Field(default=600.0, gt=0)
+    sweep_grace_seconds: int = Field(default=6 * 3600, ge=60)
+    idempotency_key_ttl_seconds: int = Field(default=24 * 3600, ge=24 * 3600)
+    outbox_stuck_attempts: int = Field(default=10, ge=1)
+    shutdown_grace_seconds: int = Field(default=30, ge=0)
     log_level: str = "INFO"
+
+    docs_enabled: bool = True
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = ()
+    cors_allow_credentials: bool = False
+    max_json_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
 
     @field_validator("departments", mode="before")
     @classmethod
@@ -77,6 +107,53 @@ class Settings(BaseSettings):
             raise ValueError("name at least one department")
         if len({name.casefold() for name in value}) != len(value):
             raise ValueError("department names must differ case-insensitively")
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_cors_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(
+                origin.strip() for origin in value.split(",") if origin.strip()
+            )
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _cors_origins_are_origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            parts = urlsplit(origin)
+            is_origin = parts.scheme in {"http", "https"} and parts.netloc
+            if origin != "*" and not (is_origin and parts.path in {"", "/"}):
+                raise ValueError("expected origins like https://app.example.com or *")
+        return tuple(origin.rstrip("/") for origin in value)
+
+    @model_validator(mode="after")
+    def _no_wildcard_origin_with_credentials(self) -> Self:
+        # Browsers refuse `*` with credentials; reflecting any origin instead would
+        # hand every site the user's credentials, so the pair is refused outright.
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError(
+                "AETHERFLOW_CORS_ORIGINS: '*' is not allowed with "
+                "AETHERFLOW_CORS_ALLOW_CREDENTIALS"
+            )
+        return self
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_trusted_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} is not an IP address or network") from None
         return value
 
     @field_validator("storage_url")
@@ -116,18 +193,88 @@ class Settings(BaseSettings):
             return value
         return normalize_database_url(value)
 
+    @field_validator("jwt_keys", mode="before")
+    @classmethod
+    def _parse_jwt_keys(cls, value: object) -> object:
+        """A JSON object {kid: secret}, or a JSON list of secrets with derived kids."""
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        if isinstance(value, list):
+            return {derived_kid(str(secret)): secret for secret in value}
+        return value
+
+    @field_validator("jwt_keys")
+    @classmethod
+    def _jwt_keys_are_sound(cls, value: dict[str, SecretStr]) -> dict[str, SecretStr]:
+        for kid, secret in value.items():
+            if not SAFE_KID.fullmatch(kid):
+                raise ValueError("key ids are 1-64 letters, digits, '.', '_' or '-'")
+            if len(secret.get_secret_value().encode()) < MIN_SECRET_BYTES:
+                raise ValueError(f"every key must be at least {MIN_SECRET_BYTES} bytes")
+        return value
+
+    @field_validator("jwt_public_key_files", mode="before")
+    @classmethod
+    def _split_key_files(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(
+                Path(part.strip()) for part in value.split(",") if part.strip()
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"redis", "rediss"} or not parts.netloc:
+            raise ValueError("expected a redis:// or rediss:// URL")
+        return value
+
     @model_validator(mode="after")
     def _production_needs_a_real_secret(self) -> Self:
-        if self.jwt_algorithm != "HS256":
-            raise ValueError("AETHERFLOW_JWT_ALGORITHM: only HS256 is supported")
-        if self.is_embedded or self.jwt_secret is not None:
-            secret = self.jwt_secret
-            if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_BYTES:
+        if self.jwt_algorithm in ASYMMETRIC_ALGORITHMS:
+            if self.jwt_private_key_file is None:
                 raise ValueError(
-                    f"AETHERFLOW_JWT_SECRET: must be at least {MIN_SECRET_BYTES} bytes"
+                    "AETHERFLOW_JWT_PRIVATE_KEY_FILE: required with EdDSA or RS256"
                 )
             return self
+
+        secret = self.jwt_secret
+        if secret is not None and len(secret.get_secret_value()) < MIN_SECRET_BYTES:
+            raise ValueError(
+                f"AETHERFLOW_JWT_SECRET: must be at least {MIN_SECRET_BYTES} bytes"
+            )
+        if self.jwt_signing_kid is not None and self.jwt_signing_kid not in (
+            self.hmac_keys if self.has_configured_hmac_keys else {}
+        ):
+            raise ValueError("AETHERFLOW_JWT_SIGNING_KID: not a configured key id")
+        if self.is_embedded or self.has_configured_hmac_keys:
+            return self
         raise ValueError("AETHERFLOW_JWT_SECRET: required outside the embedded default")
+
+    @property
+    def has_configured_hmac_keys(self) -> bool:
+        return self.jwt_secret is not None or bool(self.jwt_keys)
+
+    @property
+    def hmac_keys(self) -> dict[str, str]:
+        """Every HS256 key by kid, oldest first: the single secret, then the set."""
+        if not self.has_configured_hmac_keys:
+            return {derived_kid(self.signing_secret): self.signing_secret}
+        keys = {kid: key.get_secret_value() for kid, key in self.jwt_keys.items()}
+        if self.jwt_secret is None:
+            return keys
+        single = self.jwt_secret.get_secret_value()
+        return {derived_kid(single): single, **keys}
+
+    @property
+    def registration_mode(self) -> Literal["open", "invite", "closed"]:
+        """As configured; unset, open on one machine and by invite anywhere else."""
+        if self.registration is not None:
+            return self.registration
+        return "open" if self.is_embedded else "invite"
 
     @property
     def resolved_database_url(self) -> str:
@@ -143,6 +290,7 @@ class Settings(BaseSettings):
             and self.storage_url.startswith("file:")
             and self.etl_queue_url.startswith("file:")
             and self.ml_queue_url.startswith("file:")
+            and self.redis_url is None
         )
 
     @cached_property
@@ -175,6 +323,12 @@ def normalize_database_url(url: str) -> str:
     if scheme not in drivers:
         raise ValueError("only sqlite and postgresql databases are supported")
     return f"{drivers[scheme]}://{rest}"
+
+
+def derived_kid(secret: str) -> str:
+    """A stable key id for a secret configured without one; reveals nothing of it."""
+    digest = hashlib.sha256(b"aetherflow-gateway kid\0" + secret.encode())
+    return "k-" + digest.hexdigest()[:16]
 
 
 def _embedded_secret(var_dir: Path) -> str:
