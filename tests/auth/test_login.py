@@ -1,3 +1,4 @@
+import unicodedata
 import uuid
 from typing import Any
 
@@ -102,8 +103,15 @@ async def test_each_login_issues_a_token_with_its_own_id(
         ("Änne-{}@example.com", "Änne-{}@example.com"),
         ("Änne-{}@example.com", "änne-{}@EXAMPLE.com"),
         ("straße-{}@example.com", "STRAßE-{}@example.com"),
+        ("José-{}@example.com", unicodedata.normalize("NFD", "JOSÉ-{}@example.com")),
     ],
-    ids=["ascii-other-case", "non-ascii-as-typed", "non-ascii-other-case", "sharp-s"],
+    ids=[
+        "ascii-other-case",
+        "non-ascii-as-typed",
+        "non-ascii-other-case",
+        "sharp-s",
+        "decomposed-accent",
+    ],
 )
 async def test_login_finds_the_account_whatever_the_case_of_the_email(
     client: httpx.AsyncClient, registered_as: str, typed_as: str

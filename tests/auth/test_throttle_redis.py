@@ -1,5 +1,8 @@
 """Login throttling shared through Redis: two gateways, one set of counters.
 
+The gateways are two app instances in this process, and in one test two `serve`
+processes.
+
 These tests need the Redis server at AETHERFLOW_TEST_REDIS_URL (by default the
 machine's, 127.0.0.1:6379); they fail, rather than skip, when it is not there.
 Each run writes under its own key prefix and removes its keys afterwards.
@@ -7,14 +10,17 @@ Each run writes under its own key prefix and removes its keys afterwards.
 
 import asyncio
 import os
+import secrets
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
 from aetherflow_gateway.core.settings import Settings
+from tests.support import processes
 from tests.support.builders import PASSWORD, register, unique_email
 from tests.support.moto_server import free_port
 from tests.support.problems import assert_problem
@@ -134,6 +140,31 @@ class TestSharedCounters:
         await client.aclose()
         assert keys
         assert not [key for key in keys if email.split("@")[0] in key]
+
+
+def test_two_gateway_processes_share_one_lockout(
+    tmp_path: Path, redis_prefix: str
+) -> None:
+    env = processes.clean_env(
+        database_url=f"sqlite:///{tmp_path / 'gateway.sqlite3'}",
+        jwt_secret=secrets.token_urlsafe(48),
+        redis_url=REDIS_URL,
+        redis_key_prefix=redis_prefix,
+        login_attempts_per_window=str(ATTEMPTS),
+    )
+    assert processes.run_command(["migrate"], tmp_path, env).returncode == 0
+    guess = {"email": unique_email(), "password": WRONG_PASSWORD}
+
+    with (
+        processes.serving(tmp_path, env) as first,
+        processes.serving(tmp_path, env) as second,
+    ):
+        for gateway in (first, second, first):
+            refused = httpx.post(f"{gateway.url}/auth/login", json=guess, timeout=10)
+            assert_problem(refused, 401)
+        locked = httpx.post(f"{second.url}/auth/login", json=guess, timeout=10)
+
+    assert_problem(locked, 429)
 
 
 class TestRedisDown:

@@ -5,6 +5,7 @@ before anyone knows its department, registration checks the email across every
 department, and an invite names its department only once it is read.
 """
 
+import unicodedata
 from datetime import timedelta
 
 import structlog
@@ -130,8 +131,9 @@ async def _report_registration(
 async def login(
     services: Services, request: LoginRequest, address: str
 ) -> refresh.TokenPair:
-    # lower(), as at registration; casefold() would turn "ß" into "ss", another address.
-    account = request.email.strip().lower()
+    # As at registration, where the email validator composes Unicode (NFC) and we
+    # lower() it; casefold() would turn "ß" into "ss", another address.
+    account = unicodedata.normalize("NFC", request.email.strip()).lower()
     throttle = services.login_throttle
     wait = await throttle.admit(account, address)
     if wait is not None:
