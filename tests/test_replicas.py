@@ -14,35 +14,15 @@ from aetherflow_gateway.core.settings import Settings
 from tests.support.builders import PASSWORD, csv_file, unique_email
 from tests.support.inspect_stores import queued_messages
 from tests.support.moto_server import free_port
-from tests.support.processes import COMMAND, Gateway, clean_env, serving
+from tests.support.processes import COMMAND, Gateway, env_for, serving
 
 BURST = 40
-
-
-def process_env(settings: Settings, **overrides: str) -> dict[str, str]:
-    assert settings.sqs_endpoint_url is not None
-    assert settings.s3_endpoint_url is not None
-    values = {
-        "database_url": settings.database_url,
-        "storage_url": settings.storage_url,
-        "s3_endpoint_url": settings.s3_endpoint_url,
-        "etl_queue_url": settings.etl_queue_url,
-        "ml_queue_url": settings.ml_queue_url,
-        "sqs_endpoint_url": settings.sqs_endpoint_url,
-        "jwt_secret": "replica-test-secret-0123456789-abcdefghij",
-        "registration": "open",
-        "relay_in_serve": "false",
-        "relay_interval_seconds": "0.2",
-        "sweep_interval_seconds": "3600",
-        **overrides,
-    }
-    return clean_env(**values)
 
 
 @pytest.fixture
 def gateways(aws_settings: Settings, tmp_path: Path) -> Iterator[list[Gateway]]:
     """Two servers whose queue is unreachable: every message waits in the outbox."""
-    env = process_env(aws_settings, sqs_endpoint_url=f"http://127.0.0.1:{free_port()}")
+    env = env_for(aws_settings, sqs_endpoint_url=f"http://127.0.0.1:{free_port()}")
     with ExitStack() as stack:
         yield [stack.enter_context(serving(tmp_path, env)) for _ in range(2)]
 
@@ -100,7 +80,7 @@ async def test_two_relays_deliver_a_burst_from_two_gateways_exactly_once(
             *COMMAND,
             "relay",
             cwd=tmp_path,
-            env=process_env(aws_settings),
+            env=env_for(aws_settings),
             stderr=asyncio.subprocess.DEVNULL,
         )
         for _ in range(2)

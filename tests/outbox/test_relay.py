@@ -3,7 +3,9 @@
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
+import boto3
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select, update
@@ -24,6 +26,7 @@ from aetherflow_gateway.outbox.relay import (
 from aetherflow_gateway.queue.base import Publisher, QueueUnavailable
 from tests.support.builders import account, csv_file, upload
 from tests.support.inspect_stores import queued_messages
+from tests.support.processes import COMMAND, env_for
 from tests.support.running import client_for, running_app, services_of
 from tests.support.tcp_proxy import TcpProxy
 
@@ -200,3 +203,53 @@ async def test_message_not_yet_due_is_left_for_later(aws_settings: Settings) -> 
         published = await publish_pending(database, services_of(app).publisher)
 
     assert published == 0
+
+
+async def test_relay_process_killed_between_send_and_mark_is_delivered_again(
+    aws_settings: Settings, tmp_path: Path
+) -> None:
+    [job_id] = await backlog_of(aws_settings, 1)
+    async with running_app(aws_settings) as app:
+        await make_due(services_of(app).database)
+    assert aws_settings.sqs_endpoint_url is not None
+    queue = TcpProxy(int(aws_settings.sqs_endpoint_url.rsplit(":", 1)[1]))
+    await queue.start()
+    queue.hold_replies()
+
+    env = env_for(
+        aws_settings, sqs_endpoint_url=queue.url, dependency_timeout_seconds="60"
+    )
+    relay = await asyncio.create_subprocess_exec(
+        *COMMAND, "relay", cwd=tmp_path, env=env, stderr=asyncio.subprocess.DEVNULL
+    )
+    try:
+        # SQS holds the message; the relay waits for the answer, its row unmarked.
+        await wait_until_waiting(aws_settings, messages=1)
+    finally:
+        relay.kill()
+        await relay.wait()
+        await queue.stop()
+    async with running_app(aws_settings) as app:
+        services = services_of(app)
+        sent_again = await publish_pending(services.database, services.publisher)
+        left = [m for m in await messages(services.database) if m.published_at is None]
+
+    queued = await queued_messages(aws_settings, aws_settings.etl_queue_url)
+    assert sent_again == 1
+    assert left == []
+    assert [message.body["job_id"] for message in queued] == [job_id, job_id]
+
+
+async def wait_until_waiting(settings: Settings, messages: int) -> None:
+    sqs = boto3.client("sqs", endpoint_url=settings.sqs_endpoint_url)
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        attributes = await asyncio.to_thread(
+            sqs.get_queue_attributes,
+            QueueUrl=settings.etl_queue_url,
+            AttributeNames=["ApproximateNumberOfMessages"],
+        )
+        if int(attributes["Attributes"]["ApproximateNumberOfMessages"]) >= messages:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the queue never held {messages} message(s)")

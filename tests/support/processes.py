@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 
+from aetherflow_gateway.core.settings import Settings
 from tests.support.moto_server import free_port
 
 COMMAND = [sys.executable, "-m", "aetherflow_gateway.cli"]
@@ -19,6 +20,31 @@ COMMAND = [sys.executable, "-m", "aetherflow_gateway.cli"]
 def clean_env(**settings: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AETHERFLOW_")}
     return {**base, **{f"AETHERFLOW_{k.upper()}": v for k, v in settings.items()}}
+
+
+def env_for(settings: Settings, **overrides: str) -> dict[str, str]:
+    """A process environment on the same database, bucket and queues as `settings`.
+
+    Registration is open, and the relay and a once-an-hour sweep run only where a
+    test starts them, so that nothing moves behind its back.
+    """
+    assert settings.sqs_endpoint_url is not None
+    assert settings.s3_endpoint_url is not None
+    values = {
+        "database_url": settings.database_url,
+        "storage_url": settings.storage_url,
+        "s3_endpoint_url": settings.s3_endpoint_url,
+        "etl_queue_url": settings.etl_queue_url,
+        "ml_queue_url": settings.ml_queue_url,
+        "sqs_endpoint_url": settings.sqs_endpoint_url,
+        "jwt_secret": "process-test-secret-0123456789-abcdefghij",
+        "registration": "open",
+        "relay_in_serve": "false",
+        "relay_interval_seconds": "0.2",
+        "sweep_interval_seconds": "3600",
+        **overrides,
+    }
+    return clean_env(**values)
 
 
 def run_command(

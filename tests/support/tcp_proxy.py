@@ -2,6 +2,8 @@
 
 The gateway's client talks to the relay instead of the service; `stop` refuses new
 connections and drops the open ones, `start` serves again on the same port.
+`hold_replies` lets requests through to the service but keeps its answers back,
+so a test can catch a client after the service acted and before it heard so.
 """
 
 import asyncio
@@ -17,6 +19,8 @@ class TcpProxy:
         self._target_port = target_port
         self._server: asyncio.Server | None = None
         self._open: set[asyncio.StreamWriter] = set()
+        self._replies_flow = asyncio.Event()
+        self._replies_flow.set()
 
     @property
     def url(self) -> str:
@@ -24,6 +28,9 @@ class TcpProxy:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._relay, "127.0.0.1", self.port)
+
+    def hold_replies(self) -> None:
+        self._replies_flow.clear()
 
     async def stop(self) -> None:
         if self._server is None:
@@ -42,14 +49,21 @@ class TcpProxy:
         self._open |= {client_writer, upstream_writer}
 
         await asyncio.gather(
-            _pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer)
+            _pipe(client_reader, upstream_writer),
+            _pipe(upstream_reader, client_writer, self._replies_flow),
         )
         self._open -= {client_writer, upstream_writer}
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    flow: asyncio.Event | None = None,
+) -> None:
     try:
         while data := await reader.read(CHUNK_BYTES):
+            if flow is not None:
+                await flow.wait()
             writer.write(data)
             await writer.drain()
     except ConnectionError:

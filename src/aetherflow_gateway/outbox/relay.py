@@ -5,8 +5,8 @@ exists exactly when the job does. Publishing happens afterwards, twice over:
 
 - right after the commit, for the message just written (`publish_now`), so a
   healthy queue sees the job without delay;
-- in a loop (`run_relay`), for anything still unpublished: a queue that was down,
-  a process that died after its commit.
+- in a loop (`relay_cycle`, repeated by `background`), for anything still
+  unpublished: a queue that was down, a process that died after its commit.
 
 Rows are claimed with `FOR UPDATE SKIP LOCKED` inside the publishing transaction,
 so replicas never publish the same row at the same time. A relay that dies after
