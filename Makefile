@@ -6,7 +6,7 @@ RUNTIME_STAMP := $(VENV)/.runtime-installed
 DEV_STAMP := $(VENV)/.dev-installed
 PG_VERSION = $(shell ls /etc/postgresql 2>/dev/null | head -n 1)
 
-.PHONY: run test install lint typecheck unit services bench clean
+.PHONY: run test install lint typecheck unit services bench openapi clean
 
 run: $(RUNTIME_STAMP)
 	$(BIN)/aetherflow-gateway migrate
@@ -55,6 +55,11 @@ unit: $(DEV_STAMP) services
 
 bench: $(DEV_STAMP)
 	$(BIN)/python bench/upload.py
+
+# The OpenAPI document in docs/, for readers of the repository and the dashboard's
+# developers; tests/test_openapi.py fails when it is not current.
+openapi: $(RUNTIME_STAMP)
+	$(BIN)/aetherflow-gateway openapi > docs/openapi.json
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

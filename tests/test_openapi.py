@@ -1,7 +1,12 @@
 """The OpenAPI document: what clients and the interactive docs rely on."""
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
+
+COMMITTED = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
 
 OPERATIONS = [
     ("post", "/auth/register"),
@@ -76,3 +81,9 @@ async def test_unknown_route_and_wrong_method_answer_problems(
     for response in (missing, wrong_method):
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["request_id"] == response.headers["x-request-id"]
+
+
+def test_the_committed_document_is_current(document: dict[str, object]) -> None:
+    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+
+    assert committed == document, "run `make openapi` and commit docs/openapi.json"

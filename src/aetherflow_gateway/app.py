@@ -30,6 +30,16 @@ from aetherflow_gateway.users.router import router as users_router
 
 logger = structlog.get_logger(__name__)
 
+DESCRIPTION = """\
+The only HTTP entrypoint of the AetherFlow data platform: departments upload CSV
+datasets, follow the ETL and ML jobs that process them, and read their dashboards.
+
+Log in at `POST /auth/login` and send the access token as `Authorization: Bearer`.
+Every dataset, job, insight and account belongs to one department, and a caller
+sees only their own. Every error is an RFC 9457 problem document
+(`application/problem+json`), and every response carries `X-Request-ID`.
+"""
+
 # Routes that stream their body under their own size limit, not the JSON one.
 STREAMED_BODY_PATHS = ("/datasets/upload",)
 
@@ -51,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
     docs = settings.docs_enabled
     app = FastAPI(
         title="AetherFlow API Gateway",
+        description=DESCRIPTION,
         version=__version__,
         lifespan=_lifespan(settings),
         # Without them, each of these paths answers 404.

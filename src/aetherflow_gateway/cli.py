@@ -1,7 +1,8 @@
-"""The `aetherflow-gateway` command: serve, migrate, relay, sweep, invite."""
+"""The `aetherflow-gateway` command: serve, migrate, relay, sweep, invite, openapi."""
 
 import argparse
 import asyncio
+import json
 import signal
 import sys
 from contextlib import AsyncExitStack
@@ -50,6 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_sweep(settings))
     if arguments.command == "invite":
         return _invite(settings, arguments)
+    if arguments.command == "openapi":
+        document = create_app(settings).openapi()
+        print(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+        return 0
     return asyncio.run(_relay(settings))
 
 
@@ -66,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
         "relay", help="publish pending queue messages and sweep, until stopped"
     )
     commands.add_parser("sweep", help="remove what crashed uploads left, once")
+    commands.add_parser("openapi", help="print the OpenAPI document as JSON")
     _add_invite_parser(commands)
     return parser
 
