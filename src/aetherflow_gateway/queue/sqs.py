@@ -5,13 +5,18 @@ One client serves every configured queue. Each message attribute travels as an S
 `QueueUnavailable`, after at most two short attempts.
 """
 
+from __future__ import annotations
+
 from collections.abc import Iterator, Mapping
 from contextlib import AsyncExitStack, contextmanager
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import structlog
-from types_aiobotocore_sqs import SQSClient
-from types_aiobotocore_sqs.type_defs import MessageAttributeValueTypeDef
+
+# Type stubs, installed for development only.
+if TYPE_CHECKING:
+    from types_aiobotocore_sqs import SQSClient
+    from types_aiobotocore_sqs.type_defs import MessageAttributeValueTypeDef
 
 from aetherflow_gateway.core.aws import AWS_ERRORS, aws_client_config, aws_session
 from aetherflow_gateway.core.settings import Settings

@@ -24,23 +24,28 @@ S3-compatible servers (MinIO, moto) answer it only once the object is assembled,
 it goes through a second client whose read timeout grows with the upload limit.
 """
 
+from __future__ import annotations
+
 import asyncio
 import io
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Self
+from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
 import structlog
 from aiobotocore.config import AioConfig
 from botocore.exceptions import ClientError
-from types_aiobotocore_s3 import S3Client
-from types_aiobotocore_s3.type_defs import (
-    CompletedPartTypeDef,
-    MultipartUploadTypeDef,
-)
+
+# Type stubs, installed for development only.
+if TYPE_CHECKING:
+    from types_aiobotocore_s3 import S3Client
+    from types_aiobotocore_s3.type_defs import (
+        CompletedPartTypeDef,
+        MultipartUploadTypeDef,
+    )
 
 from aetherflow_gateway.core.aws import AWS_ERRORS, aws_client_config, aws_session
 from aetherflow_gateway.core.settings import Settings
@@ -108,7 +113,7 @@ class S3ObjectStore:
             exits,
         )
 
-    def writer(self, key: str, content_type: str) -> "S3ObjectWriter":
+    def writer(self, key: str, content_type: str) -> S3ObjectWriter:
         return S3ObjectWriter(
             self._clients,
             self._bucket,
