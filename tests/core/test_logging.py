@@ -103,6 +103,29 @@ async def test_a_refused_token_is_logged_without_a_caller(
     assert line["status_code"] == 401
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "logged_as"),
+    [
+        ("GET", "/openapi.json", "/openapi.json"),
+        ("HEAD", "/docs", "/docs"),
+        ("GET", "/jobs/not-a-route/at-all", "<unmatched>"),
+    ],
+)
+async def test_routes_outside_the_api_are_logged_by_path_and_unknown_ones_alike(
+    client: httpx.AsyncClient,
+    stderr_logs: StderrLogs,
+    method: str,
+    path: str,
+    logged_as: str,
+) -> None:
+    stderr_logs.start()
+
+    await client.request(method, path)
+
+    [line] = finished(stderr_logs.events())
+    assert line["path"] == logged_as
+
+
 async def test_passwords_tokens_and_the_secret_never_reach_the_logs(
     client: httpx.AsyncClient, settings: Settings, stderr_logs: StderrLogs
 ) -> None:

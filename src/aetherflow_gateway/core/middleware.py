@@ -55,7 +55,7 @@ class RequestLogMiddleware:
             if status_code_sent is None:
                 await internal_error_response()(scope, receive, send_with_id)
         finally:
-            path = getattr(scope.get("route"), "path", None) or "<unmatched>"
+            path = _route_path(scope)
             seconds = time.perf_counter() - started
             status = status_code_sent or 500
             metrics.REQUESTS.labels(scope["method"], path, str(status)).inc()
@@ -71,6 +71,18 @@ class RequestLogMiddleware:
                 latency_ms=round(seconds * 1000, 2),
                 **context.extra,
             )
+
+
+def _route_path(scope: Scope) -> str:
+    """The matched route's template, so that logs and metrics group by route."""
+    route = scope.get("route")
+    if route is not None:
+        return str(route.path)
+    # Starlette's own routes (the docs, the OpenAPI document) record only their
+    # endpoint; their paths hold no parameters, so the path is the template.
+    if "endpoint" in scope:
+        return str(scope["path"])
+    return "<unmatched>"
 
 
 def _client_address(scope: Scope) -> str | None:
