@@ -7,7 +7,7 @@ import pytest
 
 from aetherflow_gateway.core.settings import Settings
 from tests.support.problems import assert_problem
-from tests.support.running import client_for, running_app
+from tests.support.running import gateway_client
 
 DOCS_PATHS = ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
 
@@ -16,8 +16,7 @@ DOCS_PATHS = ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
 async def docs_off_client(
     embedded_settings: Settings,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = embedded_settings.model_copy(update={"docs_enabled": False})
-    async with running_app(settings) as app, client_for(app) as client:
+    async with gateway_client(embedded_settings, docs_enabled=False) as client:
         yield client
 
 

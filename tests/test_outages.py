@@ -10,7 +10,7 @@ from tests.support import postgres
 from tests.support.builders import account, csv_file, upload
 from tests.support.inspect_stores import row_counts, stored_objects
 from tests.support.moto_server import free_port
-from tests.support.running import client_for, running_app, services_of
+from tests.support.running import client_for, gateway_client, running_app, services_of
 
 
 def dead_endpoint() -> str:
@@ -99,8 +99,7 @@ async def test_terminated_database_connections_heal_on_the_next_request(
 async def test_readiness_names_the_dependency_that_is_down(
     aws_settings: Settings, setting: str, dependency: str
 ) -> None:
-    broken = aws_settings.model_copy(update={setting: dead_endpoint()})
-    async with running_app(broken) as app, client_for(app) as client:
+    async with gateway_client(aws_settings, **{setting: dead_endpoint()}) as client:
         response = await client.get("/health/ready")
         liveness = await client.get("/health")
 

@@ -6,12 +6,9 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -21,24 +18,13 @@ from pydantic import SecretStr
 from aetherflow_gateway.auth.keys import load_key_set, thumbprint
 from aetherflow_gateway.core.settings import ConfigurationError, Settings
 from tests.support.accounts import session
-from tests.support.running import client_for, running_app
+from tests.support.running import gateway_client
 from tests.support.tokens import assert_unauthenticated, bearer, claims
 
 PROTECTED = "/jobs"
 OLD_KEY = "old-signing-key-of-the-gateway-0123456789abcdef"
 NEW_KEY = "new-signing-key-of-the-gateway-0123456789abcdef"
 ATTACKER_KEY = "attacker-chosen-hmac-key-0123456789abcdefghijkl"
-
-
-@asynccontextmanager
-async def gateway(
-    settings: Settings, **changes: Any
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_app(settings.model_copy(update=changes)) as app,
-        client_for(app) as client,
-    ):
-        yield client
 
 
 def hmac_keys(**keys: str) -> dict[str, SecretStr]:
@@ -76,11 +62,13 @@ class TestHmacRotation:
     async def test_a_token_of_the_previous_key_passes_while_that_key_is_configured(
         self, embedded_settings: Settings
     ) -> None:
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)) as old:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)
+        ) as old:
             user = await session(old, "Sales")
         rolled = hmac_keys(k1=OLD_KEY, k2=NEW_KEY)
 
-        async with gateway(embedded_settings, jwt_keys=rolled) as new:
+        async with gateway_client(embedded_settings, jwt_keys=rolled) as new:
             response = await new.get(PROTECTED, headers=user.headers)
             fresh = (
                 await new.post(
@@ -95,10 +83,14 @@ class TestHmacRotation:
     async def test_a_token_of_a_removed_key_is_refused(
         self, embedded_settings: Settings
     ) -> None:
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)) as old:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)
+        ) as old:
             user = await session(old, "Sales")
 
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k2=NEW_KEY)) as new:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k2=NEW_KEY)
+        ) as new:
             response = await new.get(PROTECTED, headers=user.headers)
 
         assert_unauthenticated(response)
@@ -108,7 +100,7 @@ class TestHmacRotation:
     ) -> None:
         keys = hmac_keys(k1=OLD_KEY, k2=NEW_KEY)
 
-        async with gateway(
+        async with gateway_client(
             embedded_settings, jwt_keys=keys, jwt_signing_kid="k1"
         ) as client:
             user = await session(client, "Supply")
@@ -125,7 +117,9 @@ class TestHmacRotation:
             "kid of another case": {"kid": "K1"},
         }
 
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)) as client:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)
+        ) as client:
             for case, header in cases.items():
                 with subtests.test(case):
                     token = jwt.encode(payload, OLD_KEY, "HS256", headers=header)
@@ -158,7 +152,9 @@ class TestHostileKids:
         opened: list[object] = []
         real_open, real_os_open = builtins.open, os.open
 
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)) as client:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)
+        ) as client:
             monkeypatch.setattr(builtins, "open", recording(real_open, opened))
             monkeypatch.setattr(os, "open", recording(real_os_open, opened))
             for case, kid in self.HOSTILE.items():
@@ -198,7 +194,9 @@ class TestHeadersThatPointElsewhere:
         }
         token = jwt.encode(claims(embedded_settings), OLD_KEY, "HS256", headers=header)
 
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)) as client:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)
+        ) as client:
             response = await client.get(PROTECTED, headers=bearer(token))
 
         assert response.status_code == 200, response.text
@@ -221,7 +219,7 @@ class TestHeadersThatPointElsewhere:
             "the attacker's kid": thumbprint(attacker.public_key(), "EdDSA"),
         }
 
-        async with gateway(settings) as client:
+        async with gateway_client(settings) as client:
             for case, kid in kids.items():
                 with subtests.test(case):
                     token = jwt.encode(
@@ -243,7 +241,9 @@ class TestHeadersThatPointElsewhere:
             claims(embedded_settings), ATTACKER_KEY, "HS256", headers=header
         )
 
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)) as client:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)
+        ) as client:
             response = await client.get(PROTECTED, headers=bearer(token))
 
         assert_unauthenticated(response)
@@ -263,7 +263,9 @@ class TestCriticalHeaders:
             "empty list": {"crit": []},
         }
 
-        async with gateway(embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)) as client:
+        async with gateway_client(
+            embedded_settings, jwt_keys=hmac_keys(k1=OLD_KEY)
+        ) as client:
             for case, extra in cases.items():
                 with subtests.test(case):
                     header = {"kid": "k1", **extra}
@@ -296,7 +298,7 @@ class TestAsymmetricSigning:
             }
         )
 
-        async with gateway(settings) as client:
+        async with gateway_client(settings) as client:
             user = await session(client, "Finance")
             response = await client.get(PROTECTED, headers=user.headers)
             jwks = (await client.get("/.well-known/jwks.json")).json()
@@ -330,7 +332,7 @@ class TestAsymmetricSigning:
         # PyJWT refuses a PEM key as an HMAC secret; an attacker would not.
         forged = forge_hs256(claims(settings), public_pem, {"kid": kid})
 
-        async with gateway(settings) as client:
+        async with gateway_client(settings) as client:
             response = await client.get(PROTECTED, headers=bearer(forged))
 
         assert_unauthenticated(response)
@@ -345,16 +347,18 @@ class TestAsymmetricSigning:
                 "jwt_private_key_file": write_key(tmp_path / "old.pem", old_key),
             }
         )
-        async with gateway(old) as client:
+        async with gateway_client(old) as client:
             user = await session(client, "Sales")
         rolled = {
             "jwt_private_key_file": write_key(tmp_path / "new.pem", new_key),
             "jwt_public_key_files": (write_public_key(tmp_path / "old.pub", old_key),),
         }
 
-        async with gateway(old, **rolled) as client:
+        async with gateway_client(old, **rolled) as client:
             kept = await client.get(PROTECTED, headers=user.headers)
-        async with gateway(old, **{**rolled, "jwt_public_key_files": ()}) as client:
+        async with gateway_client(
+            old, **{**rolled, "jwt_public_key_files": ()}
+        ) as client:
             dropped = await client.get(PROTECTED, headers=user.headers)
 
         assert kept.status_code == 200, kept.text

@@ -8,7 +8,7 @@ from aetherflow_gateway.auth.throttle import ADDRESS_ALLOWANCE_FACTOR, LoginThro
 from aetherflow_gateway.core.settings import Settings
 from tests.support.builders import PASSWORD, register, unique_email
 from tests.support.problems import assert_problem
-from tests.support.running import client_for, running_app
+from tests.support.running import gateway_client
 
 # A small allowance keeps the number of (slow, hashed) failed logins down.
 ATTEMPTS = 3
@@ -18,8 +18,7 @@ WRONG_PASSWORD = "not the password at all"
 @pytest.fixture
 async def strict_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway that locks an account after `ATTEMPTS` failed logins."""
-    strict = settings.model_copy(update={"login_attempts_per_window": ATTEMPTS})
-    async with running_app(strict) as app, client_for(app) as client:
+    async with gateway_client(settings, login_attempts_per_window=ATTEMPTS) as client:
         yield client
 
 

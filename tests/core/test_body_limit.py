@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from aetherflow_gateway.core.settings import Settings
 from tests.support.builders import account, csv_file, upload
 from tests.support.problems import assert_problem
-from tests.support.running import client_for, running_app
+from tests.support.running import client_for, gateway_client
 
 LIMIT = 2048
 
@@ -18,8 +18,7 @@ LIMIT = 2048
 async def small_limit_client(
     embedded_settings: Settings,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = embedded_settings.model_copy(update={"max_json_body_bytes": LIMIT})
-    async with running_app(settings) as app, client_for(app) as client:
+    async with gateway_client(embedded_settings, max_json_body_bytes=LIMIT) as client:
         yield client
 
 

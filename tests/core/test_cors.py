@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from aetherflow_gateway.core.settings import ConfigurationError, Settings, load_settings
-from tests.support.running import client_for, running_app
+from tests.support.running import gateway_client
 
 APP_ORIGIN = "https://app.example.com"
 PREFLIGHT = {
@@ -21,8 +21,7 @@ pytestmark = pytest.mark.usefixtures("clean_environment")
 
 @pytest.fixture
 async def cors_client(embedded_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    settings = embedded_settings.model_copy(update={"cors_origins": (APP_ORIGIN,)})
-    async with running_app(settings) as app, client_for(app) as client:
+    async with gateway_client(embedded_settings, cors_origins=(APP_ORIGIN,)) as client:
         yield client
 
 

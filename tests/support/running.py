@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
@@ -26,6 +27,18 @@ async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://gateway.test"
     ) as c:
         yield c
+
+
+@asynccontextmanager
+async def gateway_client(
+    settings: Settings, **changes: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app running on `settings` with `changes` applied."""
+    async with (
+        running_app(settings.model_copy(update=changes)) as app,
+        client_for(app) as client,
+    ):
+        yield client
 
 
 def services_of(app: FastAPI) -> Services:

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import delete
+from sqlalchemy import Delete, delete
 from starlette.requests import ClientDisconnect, Request
 
 from aetherflow_gateway.auth.dependencies import require_own_department
@@ -298,9 +298,7 @@ async def _record(
         session.add(job)
         await session.flush()
         session.add(message_for_job(job, dataset))
-        await session.execute(
-            delete(PendingObject).where(PendingObject.object_url == stored.object_url)
-        )
+        await session.execute(_pending(stored.object_url))
         if key is not None:
             response = accepted.model_dump(mode="json")
             await idempotency.complete(
@@ -335,9 +333,12 @@ async def _abort(services: Services, sink: UploadSink) -> None:
 
 async def _forget_pending(services: Services, object_url: str) -> None:
     async with services.database.transaction(SYSTEM) as session:
-        await session.execute(
-            delete(PendingObject).where(PendingObject.object_url == object_url)
-        )
+        await session.execute(_pending(object_url))
+
+
+def _pending(object_url: str) -> Delete:
+    """Forget the object's pending record: it is now a dataset's, or gone."""
+    return delete(PendingObject).where(PendingObject.object_url == object_url)
 
 
 async def _delete_quietly(services: Services, object_url: str) -> None:
